@@ -1,0 +1,26 @@
+"""The `resync` command: one sub-module per command group, registered on the main group here.
+
+The CLI holds no SQL and no business rules: each command parses its options, calls the module
+that owns the behaviour, and prints the result (as text, or as JSON with --json).
+"""
+
+from __future__ import annotations
+
+import click
+
+from .common import ResyncGroup
+from . import db, demo, district
+
+
+@click.group(cls=ResyncGroup)
+@click.version_option(package_name="state-resync")
+def main() -> None:
+    """Resync chosen objects of chosen districts into the state's warehouse.
+
+    The database is the embedded PostgreSQL under .resync/ unless RESYNC_DATABASE_URL is set.
+    """
+
+
+main.add_command(db.db)
+main.add_command(district.district)
+main.add_command(demo.demo)

@@ -1,0 +1,158 @@
+"""Database access: the embedded PostgreSQL server, the URL everything uses, and connections."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from . import settings
+from .errors import ResyncError
+
+# pgserver logs every step at INFO; the CLI's users do not need that.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
+
+
+# --- the embedded server -------------------------------------------------------------------
+
+def embedded_status(pgdata: Path | None = None) -> str | None:
+    """The URL of the running embedded server, or None when it is not running."""
+    from pgserver.utils import PostmasterInfo
+
+    pgdata = pgdata or settings.embedded_pgdata()
+    if not (pgdata / "PG_VERSION").exists():
+        return None
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    if info is None or not info.is_running() or info.status != "ready":
+        return None
+    return _embedded_url(info.socket_dir)
+
+
+def _embedded_url(socket_dir) -> str:
+    return f"postgresql://postgres:@/postgres?host={socket_dir}"
+
+
+def start_embedded(pgdata: Path | None = None) -> str:
+    """Start the embedded server (creating its data directory on first use); return its URL.
+
+    The server keeps running after this process exits (cleanup_mode=None): it is a service that
+    `resync db stop` ends.
+    """
+    import pgserver
+
+    pgdata = pgdata or settings.embedded_pgdata()
+    pgdata.mkdir(parents=True, exist_ok=True)
+    try:
+        server = pgserver.get_server(pgdata, cleanup_mode=None)
+    except Exception as exc:  # pgserver raises plain subprocess errors
+        raise ResyncError(f"The embedded database in {pgdata} could not start: {exc}") from exc
+    return _embedded_url(server.get_postmaster_info().socket_dir)
+
+
+def stop_embedded(pgdata: Path | None = None) -> bool:
+    """Stop the embedded server; False when it was not running."""
+    from pgserver._commands import pg_ctl
+
+    pgdata = pgdata or settings.embedded_pgdata()
+    if embedded_status(pgdata) is None:
+        return False
+    import os
+
+    user = "pgserver" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    return True
+
+
+# --- the URL -------------------------------------------------------------------------------
+
+def database_url(start: bool = True) -> str:
+    """The URL of the database every command uses (see settings for the order).
+
+    With the embedded server, `start` starts it when it is not running yet, so a command never
+    fails only because nobody ran `resync db start` first.
+    """
+    url = settings.configured_database_url()
+    if url:
+        return url
+    running = embedded_status()
+    if running:
+        return running
+    if not start:
+        raise ResyncError("The embedded database is not running; start it with `resync db start`.")
+    return start_embedded()
+
+
+def sqlalchemy_url(url: str) -> URL:
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def libpq_parts(url: str) -> dict[str, str]:
+    """host, port, user, password and database of a URL, as libpq (and dbt's profile) wants them."""
+    parsed = make_url(url)
+    host = parsed.query.get("host") or parsed.host or "localhost"
+    if isinstance(host, tuple):
+        host = host[0]
+    return {
+        "host": str(host),
+        "port": str(parsed.port or 5432),
+        "user": parsed.username or "postgres",
+        "password": parsed.password or "",
+        "database": parsed.database or "postgres",
+    }
+
+
+def dbt_environment(url: str) -> dict[str, str]:
+    """The variables dbt_project/profiles.yml reads, so dbt hits the same database as the CLI."""
+    parts = libpq_parts(url)
+    return {
+        "RESYNC_PGHOST": parts["host"],
+        "RESYNC_PGPORT": parts["port"],
+        "RESYNC_PGUSER": parts["user"],
+        "RESYNC_PGPASSWORD": parts["password"],
+        "RESYNC_PGDATABASE": parts["database"],
+        "RESYNC_STATE_SCHEMA": settings.STATE_SCHEMA,
+        "DBT_PROFILES_DIR": str(settings.dbt_project_dir()),
+    }
+
+
+# --- connections ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
+    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True, future=True)
+
+
+def engine(url: str | None = None) -> Engine:
+    return _engine(url or database_url())
+
+
+@contextlib.contextmanager
+def transaction(url: str | None = None) -> Iterator[Connection]:
+    """One transaction: committed when the block ends, rolled back (nothing half-written) on error."""
+    try:
+        with engine(url).begin() as conn:
+            yield conn
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise ResyncError(f"The database could not be reached or failed: {reason}") from exc
+
+
+def check_reachable(url: str) -> None:
+    with transaction(url) as conn:
+        conn.execute(sa.text("select 1"))
+
+
+def run_script(conn: Connection, script: str) -> None:
+    """Run a multi-statement SQL file inside the connection's transaction.
+
+    Through the driver's own cursor with no parameters, so `%` in the SQL (format('%I')) is
+    not read as a placeholder.
+    """
+    with conn.connection.cursor() as cursor:
+        cursor.execute(script)

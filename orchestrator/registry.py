@@ -1,0 +1,96 @@
+"""The district registry: which districts the state syncs, and where each one's sources live."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import settings, sources
+from .errors import ResyncError
+
+_CODE = re.compile(r"^[A-Za-z0-9]{1,16}$")
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class District:
+    code: str
+    name: str
+    schema_name: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def validate_code(code: str) -> str:
+    if not _CODE.match(code or ""):
+        raise ResyncError(
+            f"District code {code!r} is not valid: use 1 to 16 letters and digits, such as 01."
+        )
+    return code
+
+
+def default_schema(code: str) -> str:
+    return f"district_{code.lower()}"
+
+
+def add(conn: Connection, code: str, name: str, schema: str | None = None) -> District:
+    """Register a district.
+
+    Without `schema`, the sources live in district_<code>, created with every source table when
+    it does not exist yet. A given `schema` must already exist and hold the source tables (it
+    may be a replicated or foreign schema that another tool keeps).
+    """
+    validate_code(code)
+    name = (name or "").strip()
+    if not name:
+        raise ResyncError("A district needs a name: pass --name.")
+    if get(conn, code, required=False):
+        raise ResyncError(f"District {code} is already registered.")
+    if schema is None:
+        schema = default_schema(code)
+        if not sources.schema_exists(conn, schema):
+            sources.create_source_schema(conn, schema)
+    elif not _SCHEMA.match(schema):
+        raise ResyncError(f"Schema name {schema!r} is not valid: use lower-case letters, digits and _.")
+    elif not sources.schema_exists(conn, schema):
+        raise ResyncError(f"Schema {schema} does not exist in the state database.")
+    missing = sources.missing_tables(conn, schema)
+    if missing:
+        raise ResyncError(f"Schema {schema} lacks the source tables {', '.join(missing)}.")
+    taken = conn.execute(sa.text(
+        f'select code from "{settings.TOOL_SCHEMA}".district where schema_name = :s'), {"s": schema}
+    ).scalar()
+    if taken:
+        raise ResyncError(f"Schema {schema} already holds district {taken}.")
+    conn.execute(sa.text(
+        f'insert into "{settings.TOOL_SCHEMA}".district (code, name, schema_name) values (:c, :n, :s)'
+    ), {"c": code, "n": name, "s": schema})
+    return District(code, name, schema)
+
+
+def get(conn: Connection, code: str, required: bool = True) -> District | None:
+    row = conn.execute(sa.text(
+        f'select code, name, schema_name from "{settings.TOOL_SCHEMA}".district where code = :c'
+    ), {"c": code}).one_or_none()
+    if row is None and required:
+        raise ResyncError(f"District {code} is not registered; `resync district list` shows those that are.")
+    return District(*row) if row else None
+
+
+def list_all(conn: Connection) -> list[District]:
+    rows = conn.execute(sa.text(
+        f'select code, name, schema_name from "{settings.TOOL_SCHEMA}".district order by code'
+    ))
+    return [District(*r) for r in rows]
+
+
+def remove(conn: Connection, code: str) -> District:
+    """Unregister a district. Its source schema and its rows at the state are left as they are."""
+    validate_code(code)
+    district = get(conn, code)
+    conn.execute(sa.text(f'delete from "{settings.TOOL_SCHEMA}".district where code = :c'), {"c": code})
+    return district

@@ -1,0 +1,46 @@
+"""Where things are: the project's folders, the embedded database's home, the database URL.
+
+Resolution order for the database, the same for the CLI, the worker and a plain `dbt` run:
+1. RESYNC_DATABASE_URL, when set (a real deployment);
+2. otherwise the embedded PostgreSQL whose data directory is $RESYNC_HOME/pgdata
+   (RESYNC_HOME defaults to `.resync` in the project checkout).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SQL_DIR = PACKAGE_DIR / "sql"
+
+#: Schema holding the tool's own tables (district registry, requests, watermarks, ...).
+TOOL_SCHEMA = "resync"
+#: Schema holding the state tables that dbt builds.
+STATE_SCHEMA = os.environ.get("RESYNC_STATE_SCHEMA", "state")
+
+
+def project_dir() -> Path:
+    """The checkout holding dbt_project/, models/ and macros/."""
+    override = os.environ.get("RESYNC_PROJECT_DIR")
+    if override:
+        return Path(override).resolve()
+    return PACKAGE_DIR.parent
+
+
+def dbt_project_dir() -> Path:
+    return project_dir() / "dbt_project"
+
+
+def resync_home() -> Path:
+    """Project-local folder for the embedded database and caches (documented in the README)."""
+    return Path(os.environ.get("RESYNC_HOME") or project_dir() / ".resync").resolve()
+
+
+def embedded_pgdata() -> Path:
+    return resync_home() / "pgdata"
+
+
+def configured_database_url() -> str | None:
+    """The external database URL when one is configured, else None (use the embedded server)."""
+    return os.environ.get("RESYNC_DATABASE_URL") or None
