@@ -36,6 +36,21 @@ def _server_from_environment() -> str | None:
     return None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_dbt_paths(tmp_path_factory):
+    """dbt's target/ and logs/ per test session, so parallel sessions never share a manifest."""
+    folder = tmp_path_factory.mktemp("dbt")
+    saved = {k: os.environ.get(k) for k in ("DBT_TARGET_PATH", "DBT_LOG_PATH")}
+    os.environ["DBT_TARGET_PATH"] = str(folder / "target")
+    os.environ["DBT_LOG_PATH"] = str(folder / "logs")
+    yield folder
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture(scope="session")
 def server_url():
     external = _server_from_environment()
