@@ -1,0 +1,10 @@
+{{ union_district_sources('adult_ed', [
+    ('adult_ed_id', 'integer'),
+    ('person_id', 'integer'),
+    ('calendar_id', 'integer'),
+    ('program_code', 'text'),
+    ('state_code', 'text'),
+    ('start_date', 'date'),
+    ('end_date', 'date'),
+    ('modified_date', 'timestamp with time zone'),
+]) }}
