@@ -1,0 +1,380 @@
+"""The one place dbt is invoked: in-process, on a parsed manifest that is cached between calls.
+
+Parsing the project costs seconds; running one small model costs a fraction of that. So the
+manifest is parsed once per set of project files (their fingerprint), kept in memory for the life
+of the process and pickled under the resync home so that a fresh process starts warm too. Vars
+change nothing here: the models read them in SQL bodies, which dbt renders at run time.
+
+dbt is not safe to invoke twice at once inside one process, so every invocation holds one
+process-wide lock. Each process gets its own target and log folders (unless DBT_TARGET_PATH /
+DBT_LOG_PATH say otherwise), because several workers may run at the same time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import pickle
+import shlex
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from . import database, settings
+from .errors import ResyncError
+
+#: Folders (relative to the project) and files whose contents make up the parsed manifest.
+_PROJECT_INPUTS = ("models", "macros", "seeds", "tests/dbt")
+_DBT_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "selectors.yml", "packages.yml")
+#: Bump when the way a manifest is cached changes, so old pickles are ignored.
+_CACHE_FORMAT = "2"
+
+_lock = threading.RLock()
+_memory: dict[str, Any] = {}  # fingerprint -> _CachedManifest of this process
+
+
+@dataclass
+class NodeEvent:
+    """A model starting or finishing, for progress displays."""
+
+    kind: str  # "start" or "finish"
+    model: str
+    unique_id: str
+    status: str | None = None  # on finish: success, error or skipped
+
+
+@dataclass
+class NodeResult:
+    model: str
+    unique_id: str
+    status: str  # success, error or skipped (dbt's own words)
+    seconds: float
+    rows_affected: int | None
+    message: str | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Invocation:
+    """What one dbt call did."""
+
+    args: list[str]
+    success: bool
+    seconds: float
+    nodes: list[NodeResult] = field(default_factory=list)
+    error: str | None = None  # why dbt stopped before or outside any node, if it did
+    manifest_source: str = ""  # memory, disk or parse: how warm the call started
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["nodes"] = [n.as_dict() for n in self.nodes]
+        return data
+
+
+@dataclass
+class _CachedManifest:
+    """A parsed manifest, pickled.
+
+    Kept as bytes and unpickled for every call because a run mutates the manifest it is given:
+    dbt marks compiled nodes (ephemeral CTEs included) and reuses their SQL, which would carry
+    one run's vars into the next.
+    """
+
+    pickled: bytes
+    database: str  # the database the manifest's relation names point at
+
+
+# --- paths ---------------------------------------------------------------------------------
+
+def _process_folder() -> Path:
+    folder = settings.resync_home() / "dbt" / f"process-{os.getpid()}"
+    if not folder.exists():
+        _remove_folders_of_ended_processes(folder.parent)
+    return folder
+
+
+def _remove_folders_of_ended_processes(parent: Path) -> None:
+    """Per-process folders would pile up; a new process clears those whose process has ended."""
+    for folder in parent.glob("process-*"):
+        try:
+            os.kill(int(folder.name.removeprefix("process-")), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (ValueError, PermissionError):
+            continue
+
+
+def target_path() -> Path:
+    """dbt's target folder for this process: DBT_TARGET_PATH when set, else one per process."""
+    configured = os.environ.get("DBT_TARGET_PATH")
+    return Path(configured) if configured else _process_folder() / "target"
+
+
+def log_path() -> Path:
+    configured = os.environ.get("DBT_LOG_PATH")
+    return Path(configured) if configured else _process_folder() / "logs"
+
+
+def _manifest_cache_dir() -> Path:
+    return settings.resync_home() / "dbt" / "manifests"
+
+
+# --- the fingerprint -----------------------------------------------------------------------
+
+def project_fingerprint() -> str:
+    """A hash of everything a parse reads: project files, dbt's version and the state schema.
+
+    Contents, not modification times, so a fresh checkout of the same commit reuses a cache.
+    """
+    import dbt.version
+
+    project = settings.project_dir()
+    digest = hashlib.sha256()
+    digest.update(f"{_CACHE_FORMAT}|{dbt.version.__version__}|{settings.STATE_SCHEMA}".encode())
+    files = [settings.dbt_project_dir() / name for name in _DBT_PROJECT_FILES]
+    for folder in _PROJECT_INPUTS:
+        root = project / folder
+        if root.is_dir():
+            files += sorted(p for p in root.rglob("*") if p.is_file() and not _ignored(p))
+    for path in files:
+        if path.is_file():
+            digest.update(str(path.relative_to(project)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:20]
+
+
+def _ignored(path: Path) -> bool:
+    return any(part.startswith(".") or part == "__pycache__" for part in path.parts)
+
+
+# --- the command line ----------------------------------------------------------------------
+
+def _project_dir_argument() -> str:
+    """dbt_project relative to the working directory when inside it, else absolute."""
+    folder = settings.dbt_project_dir()
+    try:
+        return str(folder.relative_to(Path.cwd()))
+    except ValueError:
+        return str(folder)
+
+
+def vars_argument(variables: dict) -> str:
+    """dbt --vars as JSON: YAML would read the district code 01 as the number 1."""
+    return json.dumps(variables, separators=(", ", ": "))
+
+
+def plain_command(args: list[str]) -> str:
+    """The `dbt ...` command line a person could run by hand for the same work.
+
+    It expects the database variables in the environment: `eval "$(resync db env)"` sets them
+    (including DBT_PROFILES_DIR).
+    """
+    command, *rest = args
+    return shlex.join(["dbt", command, "--project-dir", _project_dir_argument(), *rest])
+
+
+# --- the manifest --------------------------------------------------------------------------
+
+def _retarget(manifest: Any, old: str, database_name: str) -> None:
+    """Point a manifest parsed against one database at another.
+
+    Postgres relation names carry the database, and dbt refuses cross-database references, so a
+    manifest parsed for database A cannot run against database B as is. Everything else in it
+    depends only on project files, so rewriting the names is far cheaper than parsing again.
+    """
+    if old == database_name:
+        return
+    quoted_old, quoted_new = f'"{old}".', f'"{database_name}".'
+    for node in [*manifest.nodes.values(), *manifest.sources.values()]:
+        if getattr(node, "database", None) == old:
+            node.database = database_name
+        relation = getattr(node, "relation_name", None)
+        if relation and relation.startswith(quoted_old):
+            node.relation_name = quoted_new + relation[len(quoted_old):]
+
+
+def _load_from_disk(fingerprint: str) -> _CachedManifest | None:
+    path = _manifest_cache_dir() / f"{fingerprint}.pickle"
+    try:
+        with path.open("rb") as handle:
+            cached = pickle.load(handle)
+    except FileNotFoundError:
+        return None
+    except Exception:  # truncated or written by another version: parse instead
+        return None
+    return cached if isinstance(cached, _CachedManifest) else None
+
+
+def _save_to_disk(fingerprint: str, cached: _CachedManifest) -> None:
+    """Write the pickle atomically: other processes may be reading the same folder."""
+    folder = _manifest_cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{fingerprint}.{os.getpid()}.{threading.get_ident()}.tmp"
+    with partial.open("wb") as handle:
+        pickle.dump(cached, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    partial.replace(folder / f"{fingerprint}.pickle")
+    for stale in folder.glob("*.pickle"):  # one project version is enough to keep
+        if stale.stem != fingerprint:
+            stale.unlink(missing_ok=True)
+
+
+def _parse(database_name: str) -> _CachedManifest:
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(_common_args("parse"))
+    if not result.success or result.result is None:
+        raise ResyncError(f"dbt could not parse the project: {_exception_sentence(result.exception)}")
+    return _CachedManifest(
+        pickled=pickle.dumps(result.result, protocol=pickle.HIGHEST_PROTOCOL), database=database_name
+    )
+
+
+def _manifest_for(database_name: str) -> tuple[Any, str]:
+    """The parsed manifest for the current project files, and where it came from."""
+    fingerprint = project_fingerprint()
+    cached = _memory.get(fingerprint)
+    source = "memory"
+    if cached is None:
+        cached = _load_from_disk(fingerprint)
+        source = "disk"
+        if cached is None:
+            cached = _parse(database_name)
+            source = "parse"
+            _save_to_disk(fingerprint, cached)
+        _memory.clear()
+        _memory[fingerprint] = cached
+    manifest = pickle.loads(cached.pickled)
+    _retarget(manifest, cached.database, database_name)
+    return manifest, source
+
+
+def forget_manifest() -> None:
+    """Drop this process's cached manifest (the one on disk stays, keyed by its fingerprint)."""
+    with _lock:
+        _memory.clear()
+
+
+# --- invoking ------------------------------------------------------------------------------
+
+def _common_args(command: str) -> list[str]:
+    return [
+        command,
+        "--project-dir", str(settings.dbt_project_dir()),
+        "--profiles-dir", str(settings.dbt_project_dir()),
+        "--target-path", str(target_path()),
+        "--log-path", str(log_path()),
+        # The caller shows its own progress; dbt's full log still goes to the log file.
+        "--log-level", "none",
+    ]
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set the variables profiles.yml reads for the length of one call (under the lock)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _exception_sentence(exc: BaseException | None) -> str:
+    if exc is None:
+        return "no reason given"
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _node_callback(on_node: Callable[[NodeEvent], None]) -> Callable[[Any], None]:
+    def callback(msg: Any) -> None:
+        name = msg.info.name
+        if name not in ("NodeStart", "NodeFinished"):
+            return
+        info = msg.data.node_info
+        if info.resource_type != "model":
+            return
+        if name == "NodeStart":
+            on_node(NodeEvent("start", info.node_name, info.unique_id))
+        else:
+            on_node(NodeEvent("finish", info.node_name, info.unique_id, _status(info.node_status)))
+
+    return callback
+
+
+def _status(raw: Any) -> str:
+    value = str(getattr(raw, "value", raw)).lower()
+    return {"pass": "success", "fail": "error", "runtimeerr": "error"}.get(value, value)
+
+
+def _node_results(run_result: Any) -> list[NodeResult]:
+    nodes = []
+    for item in getattr(run_result, "results", None) or []:
+        response = item.adapter_response or {}
+        rows = response.get("rows_affected")
+        nodes.append(NodeResult(
+            model=item.node.name,
+            unique_id=item.node.unique_id,
+            status=_status(item.status),
+            seconds=round(float(item.execution_time or 0.0), 3),
+            rows_affected=rows if isinstance(rows, int) and rows >= 0 else None,
+            message=" ".join(str(item.message).split()) if item.message else None,
+        ))
+    return nodes
+
+
+def invoke(
+    args: list[str],
+    url: str | None = None,
+    on_node: Callable[[NodeEvent], None] | None = None,
+) -> Invocation:
+    """Run `dbt <args>` in-process against the database at `url` (default: the configured one).
+
+    `args` starts with the dbt command (run, build, seed, test, ...) and holds no project, profile,
+    target or log options: those are added here. `on_node` hears each model start and finish.
+    Never raises for a failed dbt run: the Invocation says what failed.
+    """
+    from dbt.cli.main import dbtRunner
+
+    url = url or database.database_url()
+    environment = database.dbt_environment(url)
+    command, *rest = args
+    with _lock, _environment(environment):
+        started = time.perf_counter()
+        manifest, source = _manifest_for(environment["RESYNC_PGDATABASE"])
+        callbacks = [_node_callback(on_node)] if on_node else []
+        runner = dbtRunner(manifest=manifest, callbacks=callbacks)
+        result = runner.invoke(_common_args(command) + rest)
+        nodes = _node_results(result.result)
+        error = None
+        if not result.success:
+            failed = [n for n in nodes if n.status == "error"]
+            if result.exception is not None:
+                error = _exception_sentence(result.exception)
+            elif failed:
+                error = failed[0].message
+            else:
+                error = "dbt reported a failure without a message"
+        return Invocation(
+            args=list(args), success=bool(result.success), seconds=round(time.perf_counter() - started, 3),
+            nodes=nodes, error=error, manifest_source=source,
+        )
+
+
+def warm(url: str | None = None) -> str:
+    """Load or parse the manifest now (for a worker at start-up); returns where it came from."""
+    url = url or database.database_url()
+    environment = database.dbt_environment(url)
+    with _lock, _environment(environment):
+        return _manifest_for(environment["RESYNC_PGDATABASE"])[1]
