@@ -1,0 +1,12 @@
+{{ config(
+    meta={'resync_scope': 'district'},
+    indexes=[{'columns': ['district_id'], 'unique': True}],
+) }}
+
+select
+    district_id,
+    district_number,
+    name,
+    state_district_number,
+    modified_date
+from {{ ref('stg_district') }}
