@@ -1,0 +1,369 @@
+"""Resync chosen objects of chosen districts: a validated plan, then its execution by dbt.
+
+The programmatic API behind `resync run` and the request worker:
+
+    plan = build_plan(conn, ["01"], ["AttendanceExcuse"], check_dependencies=True, school_year=None)
+    result = execute(plan)          # one in-process dbt run; result.ok, result.as_dict()
+
+build_plan checks everything a user can get wrong and touches nothing. execute runs every object
+of the plan in one dbt invocation with --fail-fast: each object is replaced atomically (the
+district_replace strategy runs in the model's transaction), so when one fails the objects before
+it stay finished, the failed one is rolled back and the rest are skipped.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import catalog, database, dbt_invoker, missing_parents, registry, settings, state_config
+from .catalog import CampusObject
+from .errors import ResyncError
+
+MIN_SCHOOL_YEAR, MAX_SCHOOL_YEAR = 2000, 2100
+
+
+def current_school_year(today: datetime.date | None = None) -> int:
+    """End year of the current school year: from July 1 on, the next calendar year.
+
+    The same rule as resync_school_year() in macros/resync_scope.sql; a plan always passes the
+    year explicitly, so a run that starts just before midnight on June 30 keeps its year.
+    """
+    today = today or datetime.date.today()
+    return today.year + 1 if today.month >= 7 else today.year
+
+
+def school_year_label(end_year: int) -> str:
+    return f"{end_year - 1}-{end_year}"
+
+
+# --- the plan ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ResyncPlan:
+    """What a resync will do; built by build_plan, run by execute."""
+
+    state_name: str
+    districts: tuple[registry.District, ...]
+    requested: tuple[CampusObject, ...]  # as asked, in run order
+    objects: tuple[CampusObject, ...]  # everything that runs, in run order
+    check_dependencies: bool
+    school_year: int
+    full_refresh: bool = False
+
+    @property
+    def district_codes(self) -> list[str]:
+        return [d.code for d in self.districts]
+
+    @property
+    def added_by_dependencies(self) -> list[CampusObject]:
+        asked = {o.campus_name for o in self.requested}
+        return [o for o in self.objects if o.campus_name not in asked]
+
+    def dbt_vars(self) -> dict:
+        # A full refresh rebuilds every registered district; the models refuse a narrowed one.
+        districts = [] if self.full_refresh else self.district_codes
+        return {"districts": districts, "school_year": self.school_year}
+
+    def dbt_args(self) -> list[str]:
+        """`dbt run` arguments: `+model` (model and all its parents) with dependencies."""
+        prefix = "+" if self.check_dependencies else ""
+        selected = [prefix + o.model_name for o in self.requested]
+        args = ["run", "--select", *selected, "--vars", dbt_invoker.vars_argument(self.dbt_vars()),
+                "--fail-fast"]
+        if self.full_refresh:
+            args.append("--full-refresh")
+        return args
+
+    def dbt_command(self) -> str:
+        return dbt_invoker.plain_command(self.dbt_args())
+
+    def as_dict(self) -> dict:
+        return {
+            "state": self.state_name,
+            "districts": [d.as_dict() for d in self.districts],
+            "requested_objects": [o.campus_name for o in self.requested],
+            "objects": [
+                {"object": o.campus_name, "model": o.model_name, "scope": o.scope,
+                 "added_by_dependencies": o in self.added_by_dependencies}
+                for o in self.objects
+            ],
+            "check_dependencies": self.check_dependencies,
+            "school_year": self.school_year,
+            "full_refresh": self.full_refresh,
+            "dbt_command": self.dbt_command(),
+        }
+
+    def describe(self) -> str:
+        lines = [f"Resync for {self.state_name}, school year {school_year_label(self.school_year)}"
+                 f" (end year {self.school_year}):"]
+        lines.append("  Districts: " + ", ".join(f"{d.code} {d.name}" for d in self.districts))
+        added = {o.campus_name for o in self.added_by_dependencies}
+        lines.append("  Objects, in order:")
+        for number, obj in enumerate(self.objects, 1):
+            note = "  (dependency)" if obj.campus_name in added else ""
+            scope = "district and school year" if obj.year_scoped else "district"
+            lines.append(f"    {number:2}. {obj.campus_name} ({obj.model_name}, replaced per {scope}){note}")
+        if self.check_dependencies:
+            lines.append("  Check dependencies: on (parents are resynced first).")
+        else:
+            lines.append("  Check dependencies: off (only the chosen objects are rebuilt).")
+        if self.full_refresh:
+            lines.append("  Full refresh: the tables are rebuilt from scratch for every registered"
+                         " district; rows of other school years are dropped.")
+        return "\n".join(lines)
+
+
+def build_plan(
+    conn: Connection,
+    districts: list[str],
+    objects: list[str],
+    check_dependencies: bool,
+    school_year: int | None,
+    full_refresh: bool = False,
+) -> ResyncPlan:
+    """Validate a request and say what it will do; raises ResyncError, changes nothing."""
+    if not objects:
+        raise ResyncError("Choose at least one object with -o OBJECT; `resync objects` lists them.")
+    if not districts:
+        raise ResyncError("Choose at least one district with -d CODE; `resync district list` shows them.")
+    requested = catalog.in_run_order([catalog.resolve(name) for name in objects])
+    chosen = _registered_districts(conn, districts)
+    planned = catalog.with_dependencies(requested) if check_dependencies else requested
+
+    config = state_config.load()
+    _check_subscribed(config, requested, planned)
+
+    year = current_school_year() if school_year is None else int(school_year)
+    if not MIN_SCHOOL_YEAR <= year <= MAX_SCHOOL_YEAR:
+        raise ResyncError(
+            f"School year {year} is out of range: give the end year, such as {current_school_year()}."
+        )
+    if full_refresh:
+        _check_full_refresh(conn, chosen)
+    if any(o.year_scoped for o in planned):
+        _check_calendars(conn, chosen, year)
+    return ResyncPlan(
+        state_name=config.name,
+        districts=tuple(chosen),
+        requested=tuple(requested),
+        objects=tuple(planned),
+        check_dependencies=check_dependencies,
+        school_year=year,
+        full_refresh=full_refresh,
+    )
+
+
+def _registered_districts(conn: Connection, codes: list[str]) -> list[registry.District]:
+    unique = list(dict.fromkeys(c.strip() for c in codes))
+    for code in unique:
+        registry.validate_code(code)
+    return sorted((registry.get(conn, code) for code in unique), key=lambda d: d.code)
+
+
+def _check_subscribed(config: state_config.StateConfig, requested, planned) -> None:
+    for obj in planned:
+        if config.subscribes(obj):
+            continue
+        where = f"vars.subscribed_objects in {state_config.config_path().name}"
+        if obj in requested:
+            raise ResyncError(
+                f"{config.name} does not subscribe to {obj.campus_name}, so it cannot be resynced"
+                f" (the subscriptions are {where})."
+            )
+        needing = [o.campus_name for o in requested if obj in catalog.with_dependencies([o])]
+        raise ResyncError(
+            f"{', '.join(needing)} depends on {obj.campus_name}, which {config.name} does not"
+            f" subscribe to: resync without --check-dependencies or subscribe to it ({where})."
+        )
+
+
+def _check_full_refresh(conn: Connection, chosen: list[registry.District]) -> None:
+    missing = sorted({d.code for d in registry.list_all(conn)} - {d.code for d in chosen})
+    if missing:
+        raise ResyncError(
+            "A full refresh rebuilds the tables for every registered district, so it cannot be"
+            f" narrowed: add -d {' -d '.join(missing)} or leave out --full-refresh."
+        )
+
+
+def _check_calendars(conn: Connection, chosen: list[registry.District], year: int) -> None:
+    """Refuse a school year a district has no calendar for: the resync would only empty it."""
+    without = [
+        d for d in chosen
+        if not conn.execute(sa.text(
+            f'select exists (select 1 from "{d.schema_name}".calendar where end_year = :y)'
+        ), {"y": year}).scalar()
+    ]
+    if without:
+        names = ", ".join(f"{d.code} {d.name}" for d in without)
+        raise ResyncError(
+            f"No calendar of school year {school_year_label(year)} exists in district"
+            f"{'s' if len(without) > 1 else ''} {names}; choose another --school-year."
+        )
+
+
+# --- the result ----------------------------------------------------------------------------
+
+SUCCESS, ERROR, SKIPPED = "success", "error", "skipped"
+
+
+@dataclass
+class ObjectResult:
+    """One object in one district."""
+
+    object: str
+    model: str
+    district: str
+    district_name: str
+    status: str  # success, error or skipped
+    rows_replaced: int | None  # the district's rows in the replaced scope after the run
+    seconds: float | None  # the object's dbt run time (one statement covers all its districts)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Progress:
+    """One object starting or finishing, for progress displays (`index` counts from 1)."""
+
+    kind: str  # "start" or "finish"
+    object: str
+    model: str
+    index: int
+    total: int
+    status: str | None = None
+
+
+@dataclass
+class ResyncResult:
+    plan: ResyncPlan
+    objects: list[ObjectResult]
+    error: str | None
+    missing_parents: list[missing_parents.MissingParent] = field(default_factory=list)
+    seconds: float = 0.0
+    manifest_source: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(r.status == SUCCESS for r in self.objects)
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "error": self.error,
+            "plan": self.plan.as_dict(),
+            "objects": [r.as_dict() for r in self.objects],
+            "missing_parents": [m.as_dict() for m in self.missing_parents],
+            "advice": self.advice,
+            "seconds": self.seconds,
+        }
+
+    @property
+    def advice(self) -> str | None:
+        if self.missing_parents:
+            return ("Some rows point at parents that are missing at the state: rerun with"
+                    " --check-dependencies to resync the parents too.")
+        return None
+
+
+# --- execution -----------------------------------------------------------------------------
+
+def execute(
+    plan: ResyncPlan,
+    url: str | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> ResyncResult:
+    """Run the plan: one in-process dbt invocation, then rows per district and missing parents."""
+    url = url or database.database_url()
+    started = time.perf_counter()
+    by_model = {o.model_name: o for o in plan.objects}
+    counter = {"started": 0}
+
+    def on_node(event: dbt_invoker.NodeEvent) -> None:
+        obj = by_model.get(event.model)
+        if obj is None or on_progress is None:
+            return
+        if event.kind == "start":
+            counter["started"] += 1
+        on_progress(Progress(event.kind, obj.campus_name, obj.model_name, counter["started"],
+                             len(plan.objects), event.status))
+
+    invocation = dbt_invoker.invoke(plan.dbt_args(), url=url, on_node=on_node)
+    statuses = {n.model: n for n in invocation.nodes}
+    succeeded = [o for o in plan.objects if _status(statuses, o) == SUCCESS]
+    with database.transaction(url) as conn:
+        rows = {o.model_name: _rows_in_scope(conn, o, plan) for o in succeeded}
+        orphans = ([] if plan.check_dependencies or not succeeded
+                   else missing_parents.find(conn, plan.objects, plan.district_codes, plan.school_year))
+
+    results = []
+    for obj in plan.objects:
+        status = _status(statuses, obj)
+        node = statuses.get(obj.model_name)
+        for district in plan.districts:
+            results.append(ObjectResult(
+                object=obj.campus_name, model=obj.model_name, district=district.code,
+                district_name=district.name, status=status,
+                rows_replaced=rows.get(obj.model_name, {}).get(district.code, 0) if status == SUCCESS else None,
+                seconds=node.seconds if node and status != SKIPPED else None,
+            ))
+    error = None if invocation.success else _error_sentence(plan, invocation, statuses)
+    return ResyncResult(
+        plan=plan, objects=results, error=error, missing_parents=orphans,
+        seconds=round(time.perf_counter() - started, 3), manifest_source=invocation.manifest_source,
+    )
+
+
+def _status(statuses: dict[str, dbt_invoker.NodeResult], obj: CampusObject) -> str:
+    node = statuses.get(obj.model_name)
+    if node is None:
+        return SKIPPED  # not reached: --fail-fast stopped the run first
+    return node.status if node.status in (SUCCESS, ERROR) else SKIPPED
+
+
+def _rows_in_scope(conn: Connection, obj: CampusObject, plan: ResyncPlan) -> dict[str, int]:
+    """Rows per district in the scope the run replaced: what the district now has at the state."""
+    where = "district_id = any(:codes)" + (" and end_year = :year" if obj.year_scoped else "")
+    found = conn.execute(sa.text(
+        f'select district_id, count(*) from "{settings.STATE_SCHEMA}"."{obj.model_name}"'
+        f" where {where} group by district_id"
+    ), {"codes": plan.district_codes, "year": plan.school_year})
+    return {code: count for code, count in found}
+
+
+# dbt's node messages read "Database Error in model x (path)\n  <reason>\n  LINE 3: ...\n
+# compiled code at ..."; the reason is what a person needs.
+_MESSAGE_PREFIX = re.compile(r"^(Database|Compilation|Runtime) Error in \w+ \w+ \([^)]*\)\s*")
+_MESSAGE_NOISE = re.compile(r"\s+(LINE \d+:|compiled code at|HINT:|DETAIL:|CONTEXT:).*$")
+
+
+def _reason(message: str | None) -> str:
+    text = " ".join((message or "").split())
+    text = _MESSAGE_NOISE.sub("", _MESSAGE_PREFIX.sub("", text)).strip().rstrip(".")
+    return text or "no reason given"
+
+
+def _error_sentence(plan: ResyncPlan, invocation: dbt_invoker.Invocation,
+                    statuses: dict[str, dbt_invoker.NodeResult]) -> str:
+    failed = next((n for n in invocation.nodes if n.status == ERROR), None)
+    if failed is None:
+        return f"dbt failed before any object ran, so nothing was changed: {_reason(invocation.error)}."
+    obj = next((o for o in plan.objects if o.model_name == failed.model), None)
+    name = obj.campus_name if obj else failed.model
+    # The failing statement covers every district; name the one the message points at if any.
+    named = [d for d in plan.districts if d.schema_name in (failed.message or "")]
+    districts = named or list(plan.districts)
+    where = ("district " if len(districts) == 1 else "districts ") + ", ".join(d.code for d in districts)
+    finished = sum(1 for o in plan.objects if _status(statuses, o) == SUCCESS)
+    skipped = sum(1 for o in plan.objects if _status(statuses, o) == SKIPPED)
+    return (f"{name} failed for {where} and was rolled back ({_reason(failed.message)});"
+            f" {finished} object{'s' if finished != 1 else ''} before it finished and"
+            f" {skipped} {'were' if skipped != 1 else 'was'} skipped.")
