@@ -63,6 +63,9 @@ def resolve(name: str) -> CampusObject:
     names = [o.campus_name for o in load()] + [o.model_name for o in load()]
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
     close += [n for n in names if wanted and wanted in n.lower() and n not in close][:3]
+    # Suggest Campus names only: "calendr" should not offer both calendar and Calendar.
+    campus_of = {o.model_name: o.campus_name for o in load()}
+    close = [campus_of.get(n, n) for n in close]
     hint = f" Did you mean {', '.join(dict.fromkeys(close))}?" if close else ""
     raise ResyncError(f"Unknown object {name!r}; `resync objects` lists them.{hint}")
 
