@@ -263,8 +263,20 @@ class ResyncResult:
             "objects": [r.as_dict() for r in self.objects],
             "missing_parents": [m.as_dict() for m in self.missing_parents],
             "advice": self.advice,
+            "summary": self.summary(),
             "seconds": self.seconds,
         }
+
+    def summary(self) -> str:
+        """One sentence for a person (a notification, the last line of `resync run`)."""
+        objects = len(self.plan.objects)
+        where = ", ".join(self.plan.district_codes)
+        if self.ok:
+            rows = sum(r.rows_replaced or 0 for r in self.objects)
+            return (f"Resynced {objects} object{'s' if objects != 1 else ''} for district"
+                    f"{'s' if len(self.plan.districts) != 1 else ''} {where}: {rows} rows in"
+                    f" {self.seconds:.1f} s.")
+        return self.error or "The resync did not finish."
 
     @property
     def advice(self) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .common import ResyncGroup
-from . import db, demo, district
+from . import db, demo, district, objects, run
 
 
 @click.group(cls=ResyncGroup)
@@ -24,3 +24,5 @@ def main() -> None:
 main.add_command(db.db)
 main.add_command(district.district)
 main.add_command(demo.demo)
+main.add_command(objects.objects)
+main.add_command(run.run)

@@ -1,0 +1,116 @@
+"""`resync run`: resync chosen objects of chosen districts now, with a plan and a confirmation."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import resync
+from ..errors import ResyncError
+from .common import emit_json, json_option, table, tool_transaction
+
+
+class _ProgressDisplay:
+    """A rich progress bar on a terminal; one line per finished object otherwise (logs, pipes)."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self.total = total
+        self.quiet = quiet
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self.task = self.bar.add_task("Starting dbt", total=total)
+
+    def __enter__(self):
+        if self.bar:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar:
+            self.bar.stop()
+
+    def __call__(self, event: resync.Progress) -> None:
+        if self.bar:
+            if event.kind == "start":
+                self.bar.update(self.task, description=f"Resyncing {event.object}")
+            else:
+                self.bar.advance(self.task)
+        elif event.kind == "finish" and not self.quiet:
+            click.echo(f"[{event.index}/{event.total}] {event.object}: {event.status}", err=True)
+
+
+def _echo_results(result: resync.ResyncResult) -> None:
+    rows = [r.as_dict() | {
+        "district": f"{r.district} {r.district_name}",
+        "rows_replaced": "-" if r.rows_replaced is None else r.rows_replaced,
+        "seconds": "-" if r.seconds is None else f"{r.seconds:.2f}",
+    } for r in result.objects]
+    click.echo(table(rows, ["object", "district", "status", "rows_replaced", "seconds"]))
+    if result.missing_parents:
+        click.echo("\nRows at the state whose parents are missing there:")
+        for missing in result.missing_parents:
+            click.echo(f"  {missing.describe()}")
+        click.echo(result.advice)
+    if result.ok:
+        click.echo(f"\n{result.summary()}")
+
+
+def _confirmed(as_json: bool) -> bool:
+    """The original tool's OK pop-up; no answer (closed input) means no."""
+    try:
+        return click.confirm("Resync now?", default=False, err=as_json)
+    except click.Abort:
+        return False
+
+
+@click.command()
+@click.option("-d", "--district", "districts", multiple=True, metavar="CODE",
+              help="District code, e.g. 01; repeat for several.")
+@click.option("-o", "--object", "objects", multiple=True, metavar="OBJECT",
+              help="Campus or model name in any case, e.g. AttendanceExcuse; repeat for several.")
+@click.option("--check-dependencies", is_flag=True,
+              help="Resync every parent of the chosen objects too, parents first.")
+@click.option("--school-year", type=int, metavar="YEAR", default=None,
+              help="End year of the school year to replace (2025 = 2024-2025); default: the current one.")
+@click.option("--full-refresh", is_flag=True,
+              help="Rebuild the tables from scratch (every registered district must be chosen).")
+@click.option("--dry-run", is_flag=True, help="Show the plan and the equivalent dbt command; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+def run(districts, objects, check_dependencies, school_year, full_refresh, dry_run, yes, as_json) -> None:
+    """Resync objects of districts into the state now.
+
+    Each object's rows for the chosen districts (and school year, for year-scoped objects) are
+    replaced atomically, in dependency order. Example:
+
+        resync run -d 01 -d 02 -o AttendanceExcuse --check-dependencies
+    """
+    with tool_transaction() as conn:
+        plan = resync.build_plan(conn, list(districts), list(objects), check_dependencies,
+                                 school_year, full_refresh)
+    if dry_run:
+        if as_json:
+            emit_json({"dry_run": True, "plan": plan.as_dict()})
+        else:
+            click.echo(plan.describe())
+            click.echo('\nNothing was changed. The same run by hand, after eval "$(resync db env)":')
+            click.echo(f"  {plan.dbt_command()}")
+        return
+    if not as_json or not yes:
+        click.echo(plan.describe(), err=as_json)
+    if not yes and not _confirmed(as_json):
+        raise ResyncError("Cancelled: nothing was changed.")
+    with _ProgressDisplay(len(plan.objects), quiet=as_json) as progress:
+        result = resync.execute(plan, on_progress=progress)
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        _echo_results(result)
+    if not result.ok:
+        raise ResyncError(result.error or "The resync did not finish.")
