@@ -9,6 +9,7 @@ import click
 from .. import resync
 from ..errors import ResyncError
 from .common import emit_json, json_option, table, tool_transaction
+from .selection import selection_options
 
 
 class _ProgressDisplay:
@@ -70,16 +71,7 @@ def _confirmed(as_json: bool) -> bool:
 
 
 @click.command()
-@click.option("-d", "--district", "districts", multiple=True, metavar="CODE",
-              help="District code, e.g. 01; repeat for several.")
-@click.option("-o", "--object", "objects", multiple=True, metavar="OBJECT",
-              help="Campus or model name in any case, e.g. AttendanceExcuse; repeat for several.")
-@click.option("--check-dependencies", is_flag=True,
-              help="Resync every parent of the chosen objects too, parents first.")
-@click.option("--school-year", type=int, metavar="YEAR", default=None,
-              help="End year of the school year to replace (2025 = 2024-2025); default: the current one.")
-@click.option("--full-refresh", is_flag=True,
-              help="Rebuild the tables from scratch (every registered district must be chosen).")
+@selection_options
 @click.option("--dry-run", is_flag=True, help="Show the plan and the equivalent dbt command; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @json_option
