@@ -1,0 +1,15 @@
+{{ config(materialized='view') }}
+-- Chronic absenteeism per school and school year, over the students counted (enough membership days).
+
+select
+    district_id,
+    end_year,
+    school_id,
+    count(*) filter (where counted) as students_counted,
+    count(*) filter (where chronically_absent) as chronically_absent_students,
+    round(
+        count(*) filter (where chronically_absent)::numeric
+        / nullif(count(*) filter (where counted), 0), 4
+    ) as chronic_absence_rate
+from {{ ref('chronic_absenteeism_by_student') }}
+group by district_id, end_year, school_id
