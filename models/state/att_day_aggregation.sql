@@ -1,29 +1,206 @@
+{#-
+    AttDayAggregation: one row per student, calendar and attendance day (domain.md section 4).
+
+    Parents are read from staging, not from the state's parent tables. The ref() edges below
+    (Enrollment, Day, CourseSection, AttendanceExcuse) order the runs and keep the lineage equal
+    to the catalog, but the rows come from the districts' sources, for two reasons:
+    - a resync of AttDayAggregation alone (without Check dependencies) and the nightly
+      aggregation must reflect the districts' data as it is now, not as it was at the last
+      resync of the parents: reading the state's copies would silently aggregate stale rosters
+      and enrollments;
+    - the incremental mode finds what changed from the sources' modified_date and delete logs;
+      the aggregates must be computed from those same rows, or a change picked up from a source
+      could be aggregated from a parent table that does not hold it yet, and never revisited.
+    Parents missing at the state after a run without dependencies are still reported by the
+    resync's missing-parent check.
+
+    Decisions where section 4 is silent:
+    - A calendar with several schedule structures has one day row per structure: the student's
+      day is the row of the chosen enrollment's structure.
+    - A roster row with no start_date is open at the start, as a null end_date is at the end.
+    - A day whose scheduled periods all last 0 minutes has absence_fraction_exact 0.
+-#}
 {{ config(
     meta={'resync_scope': 'district_year'},
     indexes=[{'columns': ['district_id', 'person_id', 'calendar_id', 'date'], 'unique': True}],
 ) }}
--- PLACEHOLDER until the aggregation of domain.md section 4 lands: it fixes the parents and the
--- columns (so the docs and tests compile) and deliberately builds no rows.
 -- depends_on: {{ ref('enrollment') }}
 -- depends_on: {{ ref('day') }}
 -- depends_on: {{ ref('course_section') }}
 -- depends_on: {{ ref('attendance_excuse') }}
 
-select
-    null::text as district_id,
-    null::integer as person_id,
-    null::integer as calendar_id,
-    null::date as date,
-    null::smallint as end_year,
-    null::integer as grade_level_id,
-    null::integer as scheduled_minutes,
-    null::integer as absent_minutes,
-    null::integer as unexcused_absent_minutes,
-    null::integer as excused_absent_minutes,
-    null::integer as exempt_minutes,
-    null::integer as present_minutes,
-    null::integer as excuse_id,
-    null::numeric(5, 4) as absence_fraction_exact,
-    null::numeric(2, 1) as absence_fraction_approx,
-    null::integer as membership
-where false
+with calendar as (
+    -- Calendars of the school year that report to the state.
+    select district_id, calendar_id, end_year, whole_day_absence_minutes, half_day_absence_minutes
+    from {{ ref('stg_calendar') }}
+    where end_year = {{ resync_school_year() }}
+      and not exclude
+),
+
+qualifying_enrollment as (
+    -- Any service type counts; no-shows and enrollments excluded from state reporting do not.
+    select enrollment.district_id, enrollment.enrollment_id, enrollment.person_id,
+           enrollment.calendar_id, enrollment.structure_id, enrollment.grade_level_id,
+           enrollment.service_type = 'P' as is_primary,
+           enrollment.start_date, enrollment.end_date
+    from {{ ref('stg_enrollment') }} as enrollment
+    join calendar using (district_id, calendar_id)
+    where not enrollment.no_show
+      and not enrollment.state_exclude
+),
+
+enrollment_day as (
+    -- Each attendance day of a qualifying enrollment's structure, kept only for the enrollment
+    -- that gives the grade level that day: no other qualifying enrollment of the student in the
+    -- calendar ranks before it (primary first, then the lowest enrollment_id).
+    select enrollment.district_id, enrollment.person_id, enrollment.calendar_id, day.date,
+           enrollment.grade_level_id, day.period_schedule_id
+    from qualifying_enrollment as enrollment
+    join {{ ref('stg_day') }} as day
+      on day.district_id = enrollment.district_id
+     and day.calendar_id = enrollment.calendar_id
+     and day.structure_id = enrollment.structure_id
+     and day.date between enrollment.start_date and coalesce(enrollment.end_date, day.date)
+    where day.instruction
+      and day.attendance
+      and not exists (
+          select 1
+          from qualifying_enrollment as better
+          where better.district_id = enrollment.district_id
+            and better.person_id = enrollment.person_id
+            and better.calendar_id = enrollment.calendar_id
+            and day.date between better.start_date and coalesce(better.end_date, day.date)
+            and (better.is_primary, -better.enrollment_id) > (enrollment.is_primary, -enrollment.enrollment_id)
+      )
+),
+
+roster_slot as (
+    -- The period sequence numbers a student's sections meet in, with the dates each holds:
+    -- the roster row is active and the placement's term covers the date.
+    select roster.district_id, roster.person_id, course.calendar_id, placed_period.seq,
+           greatest(roster.start_date, term.start_date) as first_date,
+           least(roster.end_date, term.end_date) as last_date
+    from {{ ref('stg_roster') }} as roster
+    join {{ ref('stg_section') }} as section using (district_id, section_id)
+    join {{ ref('stg_course') }} as course using (district_id, course_id)
+    join {{ ref('stg_section_placement') }} as placement using (district_id, section_id)
+    join {{ ref('stg_term') }} as term using (district_id, term_id)
+    join {{ ref('stg_period') }} as placed_period
+      on placed_period.district_id = placement.district_id
+     and placed_period.period_id = placement.period_id
+),
+
+scheduled_period as (
+    -- The day's own instructional periods whose seq matches a roster slot: an alternate bell
+    -- schedule counts its own minutes. One row per period, however many sections match it.
+    select enrollment_day.district_id, enrollment_day.person_id, enrollment_day.calendar_id,
+           enrollment_day.date, enrollment_day.grade_level_id, period.period_id, period.period_minutes
+    from enrollment_day
+    join {{ ref('stg_period') }} as period
+      on period.district_id = enrollment_day.district_id
+     and period.period_schedule_id = enrollment_day.period_schedule_id
+    where not period.non_instructional
+      and exists (
+          select 1
+          from roster_slot as slot
+          where slot.district_id = enrollment_day.district_id
+            and slot.person_id = enrollment_day.person_id
+            and slot.calendar_id = enrollment_day.calendar_id
+            and slot.seq = period.seq
+            and enrollment_day.date between slot.first_date and slot.last_date
+      )
+),
+
+period_attendance as (
+    -- The effective status and excuse of each scheduled period: the code's values win over the
+    -- row's. No attendance row means present; attendance for unscheduled periods never joins.
+    select scheduled_period.*,
+           attendance.excuse_id,
+           attendance.present_minutes,
+           coalesce(code.status, attendance.status) as status,
+           coalesce(code.excuse, attendance.excuse) as excuse
+    from scheduled_period
+    left join {{ ref('stg_attendance') }} as attendance
+      on attendance.district_id = scheduled_period.district_id
+     and attendance.person_id = scheduled_period.person_id
+     and attendance.period_id = scheduled_period.period_id
+     and attendance.date = scheduled_period.date
+    left join {{ ref('stg_attendance_excuse') }} as code
+      on code.district_id = attendance.district_id
+     and code.excuse_id = attendance.excuse_id
+),
+
+period_minutes as (
+    select district_id, person_id, calendar_id, date, grade_level_id, period_minutes, excuse_id, excuse,
+           -- Status A with no excuse is unexcused; exempt (X) absences count as attended.
+           status is not distinct from 'A' and excuse is distinct from 'X' as counts_absent,
+           case
+               when status is not distinct from 'A' and excuse is distinct from 'X'
+               then greatest(period_minutes - coalesce(present_minutes, 0), 0)
+               else 0
+           end as absent_minutes
+    from period_attendance
+),
+
+day_code_total as (
+    -- Totals per day and code first, so the most frequent code falls out of the same pass
+    -- (a second read of period_minutes would make PostgreSQL materialize it).
+    select district_id, person_id, calendar_id, date, grade_level_id, excuse_id,
+           sum(period_minutes) as scheduled_minutes,
+           sum(absent_minutes) as absent_minutes,
+           -- Only absent periods have absent minutes, so these split absent_minutes by excuse.
+           sum(absent_minutes) filter (where excuse is distinct from 'E') as unexcused_absent_minutes,
+           sum(absent_minutes) filter (where excuse = 'E') as excused_absent_minutes,
+           sum(period_minutes) filter (where excuse = 'X') as exempt_minutes,
+           count(*) filter (where counts_absent) as absent_periods
+    from period_minutes
+    group by district_id, person_id, calendar_id, date, grade_level_id, excuse_id
+),
+
+day_total as (
+    select district_id, person_id, calendar_id, date, grade_level_id,
+           sum(scheduled_minutes) as scheduled_minutes,
+           sum(absent_minutes) as absent_minutes,
+           coalesce(sum(unexcused_absent_minutes), 0) as unexcused_absent_minutes,
+           coalesce(sum(excused_absent_minutes), 0) as excused_absent_minutes,
+           coalesce(sum(exempt_minutes), 0) as exempt_minutes,
+           -- The most frequent code among the periods counted in absent_minutes; ties: lowest id.
+           (array_agg(excuse_id order by absent_periods desc, excuse_id)
+               filter (where absent_periods > 0 and excuse_id is not null))[1] as excuse_id
+    from day_code_total
+    group by district_id, person_id, calendar_id, date, grade_level_id
+),
+
+aggregated as (
+    select day_total.district_id,
+           day_total.person_id,
+           day_total.calendar_id,
+           day_total.date,
+           calendar.end_year,
+           day_total.grade_level_id,
+           day_total.scheduled_minutes::integer as scheduled_minutes,
+           day_total.absent_minutes::integer as absent_minutes,
+           day_total.unexcused_absent_minutes::integer as unexcused_absent_minutes,
+           day_total.excused_absent_minutes::integer as excused_absent_minutes,
+           day_total.exempt_minutes::integer as exempt_minutes,
+           (day_total.scheduled_minutes - day_total.absent_minutes)::integer as present_minutes,
+           day_total.excuse_id,
+           coalesce(round(day_total.absent_minutes::numeric / nullif(day_total.scheduled_minutes, 0), 4), 0)
+               ::numeric(5, 4) as absence_fraction_exact,
+           -- Whole/half-day method: the grade level's thresholds when set, else the calendar's.
+           case
+               when day_total.absent_minutes
+                    >= coalesce(grade.whole_day_absence_minutes, calendar.whole_day_absence_minutes) then 1.0
+               when day_total.absent_minutes
+                    >= coalesce(grade.half_day_absence_minutes, calendar.half_day_absence_minutes) then 0.5
+               else 0
+           end::numeric(2, 1) as absence_fraction_approx,
+           1 as membership
+    from day_total
+    join calendar using (district_id, calendar_id)
+    left join {{ ref('stg_structure_grade_level') }} as grade
+      on grade.district_id = day_total.district_id
+     and grade.grade_level_id = day_total.grade_level_id
+)
+
+select * from aggregated
