@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .common import ResyncGroup
-from . import db, demo, district, objects, run
+from . import db, demo, district, objects, request, run, schedule, worker
 
 
 @click.group(cls=ResyncGroup)
@@ -26,3 +26,7 @@ main.add_command(district.district)
 main.add_command(demo.demo)
 main.add_command(objects.objects)
 main.add_command(run.run)
+for command in request.COMMANDS:
+    main.add_command(command)
+main.add_command(worker.worker)
+main.add_command(schedule.schedule)

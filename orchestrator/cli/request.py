@@ -1,0 +1,190 @@
+"""`resync request`, `status`, `history`, `cancel`, `wait`, `inbox`: asynchronous resyncs.
+
+A request is validated like `resync run`, queued, and run later by `resync worker`; its requester
+finds the outcome in `resync inbox`.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import click
+
+from .. import database, notifications, requests
+from .common import emit_json, json_option, table, tool_transaction
+from .selection import selection_options
+
+as_option = click.option("--as", "as_user", metavar="NAME", default=None,
+                         help="Act as this requester (default: your operating-system user).")
+
+
+def _who(as_user: str | None) -> str:
+    return as_user or requests.current_user()
+
+
+def _when(moment: datetime.datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def _progress_line(request: requests.Request) -> str:
+    message = (request.progress or {}).get("message")
+    return f"Request {request.id}: {request.status}" + (f" - {message}" if message else "")
+
+
+def _describe(request: requests.Request) -> str:
+    lines = [f"Request {request.id}: {request.describe()}",
+             f"  kind:         {request.kind}",
+             f"  requested by: {request.requested_by} at {_when(request.requested_at)}",
+             f"  status:       {request.status}" + (f" (attempt {request.attempts})" if request.attempts else "")]
+    if request.worker:
+        lines.append(f"  worker:       {request.worker}")
+    if request.started_at:
+        took = request.seconds()
+        lines.append(f"  started:      {_when(request.started_at)}"
+                     + (f", finished {_when(request.finished_at)}" if request.finished_at else "")
+                     + (f" ({took:g} s)" if took is not None else ""))
+    if request.cancel_requested_at and not request.finished:
+        lines.append(f"  cancel asked by {request.cancel_requested_by} at {_when(request.cancel_requested_at)}")
+    if request.progress and not request.finished:
+        lines.append(f"  progress:     {request.progress.get('message', '')}")
+    if request.error:
+        lines.append(f"  {request.error}")
+    objects = (request.results or {}).get("objects") or []
+    if objects:
+        rows = [{**o, "rows_replaced": "-" if o.get("rows_replaced") is None else o["rows_replaced"],
+                 "seconds": "-" if o.get("seconds") is None else f"{o['seconds']:.2f}"} for o in objects]
+        lines += ["", table(rows, ["object", "district", "status", "rows_replaced", "seconds"])]
+    return "\n".join(lines)
+
+
+def _wait_and_report(request_id: int, timeout: float | None, as_json: bool) -> None:
+    def show(request: requests.Request) -> None:
+        if not as_json:
+            click.echo(_progress_line(request), err=True)
+
+    final = requests.wait(database.database_url(), request_id, timeout=timeout, on_change=show)
+    if as_json:
+        emit_json(final.as_dict())
+    else:
+        click.echo(_describe(final))
+    if final.status != requests.SUCCEEDED:
+        raise SystemExit(1)
+
+
+@click.command("request")
+@selection_options
+@as_option
+@click.option("--wait", "wait_", is_flag=True, help="Wait for the request to end, showing its progress.")
+@click.option("--timeout", type=float, default=None, metavar="SECONDS", help="With --wait: give up waiting after this long.")
+@json_option
+def request(districts, objects, check_dependencies, school_year, full_refresh, as_user, wait_, timeout, as_json) -> None:
+    """Queue a resync for a worker and return at once (the same options as `resync run`).
+
+    Everything is checked now, as `resync run` checks it: a bad request queues nothing. The
+    requester is told in `resync inbox` when it ends. Example:
+
+        resync request -d 01 -o AttDayAggregation --check-dependencies
+    """
+    with tool_transaction() as conn:
+        queued = requests.submit_resync(
+            conn, districts=list(districts), objects=list(objects), check_dependencies=check_dependencies,
+            school_year=school_year, full_refresh=full_refresh, requested_by=_who(as_user))
+    if wait_:
+        if not as_json:
+            click.echo(f"Queued request {queued.id}: {queued.describe()}.", err=True)
+        _wait_and_report(queued.id, timeout, as_json)
+    elif as_json:
+        emit_json(queued.as_dict())
+    else:
+        click.echo(f"Queued request {queued.id}: {queued.describe()}.")
+        click.echo(f"`resync status {queued.id}` shows it; `resync wait {queued.id}` waits for it.")
+
+
+@click.command()
+@click.argument("request_id", type=int, required=False)
+@json_option
+def status(request_id: int | None, as_json: bool) -> None:
+    """Show request ID, or every queued and running request."""
+    with tool_transaction() as conn:
+        if request_id is not None:
+            found = requests.get(conn, request_id)
+            emit_json(found.as_dict()) if as_json else click.echo(_describe(found))
+            return
+        pending = requests.active(conn)
+    if as_json:
+        emit_json([r.as_dict() for r in pending])
+    elif not pending:
+        click.echo("No request is queued or running.")
+    else:
+        click.echo(_table(pending))
+
+
+def _table(found: list[requests.Request]) -> str:
+    rows = [{"id": r.id, "requested_by": r.requested_by, "requested_at": _when(r.requested_at),
+             "status": r.status, "what": r.describe()} for r in found]
+    return table(rows, ["id", "requested_by", "requested_at", "status", "what"])
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option("--by", "requested_by", metavar="NAME", default=None, help="Only this requester's requests.")
+@json_option
+def history(limit: int, requested_by: str | None, as_json: bool) -> None:
+    """Who asked for what, when, and how it ended (newest first)."""
+    with tool_transaction() as conn:
+        found = requests.history(conn, limit=limit, requested_by=requested_by)
+    if as_json:
+        emit_json([r.as_dict() for r in found])
+    elif not found:
+        click.echo("No requests yet; `resync request` queues one.")
+    else:
+        click.echo(_table(found))
+
+
+@click.command()
+@click.argument("request_id", type=int)
+@as_option
+@json_option
+def cancel(request_id: int, as_user: str | None, as_json: bool) -> None:
+    """Cancel request ID: a queued one at once; a running one stops and its current object rolls back."""
+    with tool_transaction() as conn:
+        found = requests.cancel(conn, request_id, by=_who(as_user))
+    if as_json:
+        emit_json(found.as_dict())
+    elif found.status == requests.CANCELLED:
+        click.echo(f"Cancelled request {found.id}; nothing of it had run.")
+    else:
+        click.echo(f"Request {found.id} is running: its worker is stopping it and rolling back the object"
+                   f" in progress. `resync wait {found.id}` waits until it has.")
+
+
+@click.command()
+@click.argument("request_id", type=int)
+@click.option("--timeout", type=float, default=None, metavar="SECONDS", help="Give up waiting after this long.")
+@json_option
+def wait(request_id: int, timeout: float | None, as_json: bool) -> None:
+    """Wait until request ID ends; exit 0 when it succeeded, 1 when it failed or was cancelled."""
+    with tool_transaction() as conn:
+        requests.get(conn, request_id)  # an unknown id is an error now, not after a wait
+    _wait_and_report(request_id, timeout, as_json)
+
+
+@click.command()
+@as_option
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@json_option
+def inbox(as_user: str | None, limit: int, as_json: bool) -> None:
+    """Your notifications, newest first; unread ones are marked * (and are read from now on)."""
+    with tool_transaction() as conn:
+        found = notifications.inbox(conn, _who(as_user), limit=limit)
+    if as_json:
+        emit_json([n.as_dict() for n in found])
+    elif not found:
+        click.echo(f"No notifications for {_who(as_user)}.")
+    else:
+        for n in found:
+            click.echo(f"{'*' if n.unread else ' '} {_when(n.created_at)}  {n.message}")
+
+
+COMMANDS = (request, status, history, cancel, wait, inbox)
+

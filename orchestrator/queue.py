@@ -1,0 +1,143 @@
+"""The job queue that carries requests to workers: procrastinate, in the state database.
+
+Why procrastinate rather than hand-written machinery: it already gives what the workers need —
+jobs fetched with `FOR UPDATE SKIP LOCKED`, LISTEN/NOTIFY wake-ups, abort requests, worker
+heartbeats with stalled-job detection, and periodic deferral that two workers never double. The
+user-facing lifecycle (who asked for what, results, notifications) lives in our own tables
+(`resync.request`, see sql/tool/010_requests.sql); a procrastinate job only carries a request id.
+
+Its tables, functions and types live in their own schema, `resync_queue`, so the tool schema stays
+readable; every queue connection puts that schema on its search_path. The schema is installed
+from procrastinate's own schema.sql, and later procrastinate releases are followed by applying
+the migration files it ships, recorded in the tool's schema_migration table like ours.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, Iterator
+
+import procrastinate
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import database, migrations, settings
+
+QUEUE_SCHEMA = "resync_queue"
+#: Queue of the resync and aggregation requests.
+REQUESTS_QUEUE = "requests"
+#: Queue of the short jobs that turn a due schedule into a request.
+SCHEDULES_QUEUE = "schedules"
+
+_MIGRATION_PREFIX = "procrastinate/"
+
+#: The one procrastinate app of the process. Its tasks are declared in orchestrator.worker. It has
+#: no connection settings of its own: a worker swaps in a connector for the configured database
+#: (`app.replace_connector(connector_for(url))`), and the CLI passes its own transaction's
+#: connection to every call, so that a request row and its job commit together.
+app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=["orchestrator.worker"])
+
+
+def connection_options() -> str:
+    """libpq options that make a connection see the queue's tables and functions."""
+    return f"-c search_path={QUEUE_SCHEMA}"
+
+
+def connector_for(url: str) -> procrastinate.PsycopgConnector:
+    """A pooled async connector for a worker (listener, heartbeats, fetches, the scheduler)."""
+    return procrastinate.PsycopgConnector(
+        conninfo=url, kwargs={"options": connection_options()}, min_size=1, max_size=4,
+    )
+
+
+def tasks() -> dict:
+    app.perform_import_paths()
+    return app.tasks
+
+
+# --- the schema ----------------------------------------------------------------------------
+
+def _migration_files() -> list[Path]:
+    folder = Path(procrastinate.schema.SchemaManager.get_migrations_path())
+    return sorted(folder.glob("*.sql"))
+
+
+def ensure_queue_schema(conn: Connection) -> None:
+    """Install or upgrade procrastinate's schema inside the caller's transaction.
+
+    Under the same advisory lock as the tool's migrations, so two first commands never race.
+    """
+    migrations.ensure_tool_schema(conn)  # takes the migration lock and creates schema_migration
+    tool = settings.TOOL_SCHEMA
+    applied = set(conn.execute(sa.text(
+        f'select name from "{tool}".schema_migration where name like :p'), {"p": _MIGRATION_PREFIX + "%"}
+    ).scalars())
+    installed = conn.execute(sa.text("select to_regclass(:t)"), {"t": f"{QUEUE_SCHEMA}.procrastinate_jobs"}).scalar()
+    files = _migration_files()
+    with queue_search_path(conn):
+        if installed is None:
+            conn.execute(sa.text(f'create schema if not exists "{QUEUE_SCHEMA}"'))
+            conn.execute(sa.text(f'set local search_path to "{QUEUE_SCHEMA}"'))
+            database.run_script(conn, procrastinate.schema.SchemaManager.get_schema())
+            pending = files  # schema.sql is the latest state: every shipped migration is in it
+            run = False
+        else:
+            pending = [f for f in files if _MIGRATION_PREFIX + f.name not in applied]
+            run = True
+        for path in pending:
+            if run:
+                database.run_script(conn, path.read_text())
+            conn.execute(sa.text(f'insert into "{tool}".schema_migration (name) values (:n)'),
+                         {"n": _MIGRATION_PREFIX + path.name})
+
+
+@contextlib.contextmanager
+def queue_search_path(conn: Connection) -> Iterator[None]:
+    """Procrastinate's SQL names its objects unqualified: see its schema for this block only."""
+    previous = conn.execute(sa.text("select current_setting('search_path')")).scalar()
+    conn.execute(sa.text(f'set local search_path to "{QUEUE_SCHEMA}"'))
+    try:
+        yield
+    finally:
+        conn.execute(sa.text("select set_config('search_path', :p, true)"), {"p": previous})
+
+
+def driver_connection(conn: Connection) -> Any:
+    """The psycopg connection under a SQLAlchemy one, for procrastinate calls in our transaction."""
+    return conn.connection.driver_connection
+
+
+# --- jobs ----------------------------------------------------------------------------------
+
+def defer(conn: Connection, task_name: str, *, queue: str, priority: int = 0,
+          queueing_lock: str | None = None, **task_kwargs: Any) -> int:
+    """Queue a job inside the caller's transaction (so a request and its job commit together)."""
+    task = tasks()[task_name]
+    with queue_search_path(conn):
+        return task.configure(
+            queue=queue, priority=priority, queueing_lock=queueing_lock,
+            connection=driver_connection(conn),
+        ).defer(**task_kwargs)
+
+
+def cancel_job(conn: Connection, job_id: int) -> str:
+    """Cancel a queued job, or ask the worker running it to abort; returns its status after.
+
+    Both in one call (abort=True), so a job that a worker fetches at this very moment is still
+    stopped: procrastinate cancels it while `todo` ("cancelled"), flags it for abort while
+    `doing` (still "doing": the worker stops it).
+    """
+    manager = app.job_manager
+    connection = driver_connection(conn)
+    with queue_search_path(conn):
+        manager.cancel_job_by_id(job_id, abort=True, connection=connection)
+        return manager.get_job_status(job_id, connection=connection).value
+
+
+def live_workers(conn: Connection, stalled_after: float) -> int:
+    """Workers whose heartbeat is fresher than `stalled_after` seconds (for `resync status`)."""
+    with queue_search_path(conn):
+        return int(conn.execute(sa.text(
+            "select count(*) from procrastinate_workers"
+            " where last_heartbeat > now() - make_interval(secs => :s)"), {"s": stalled_after}).scalar())

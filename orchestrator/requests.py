@@ -1,0 +1,301 @@
+"""Resync requests: queued now, run later by a worker, told back to the requester when they end.
+
+Lifecycle (column `status` of resync.request):
+
+    queued -> running -> succeeded | failed | cancelled
+       \\-> cancelled (before a worker took it)
+
+A worker that dies mid-run leaves the request `running`; the worker that finds its job stalled puts
+it back to `queued` (see orchestrator.worker), and each start counts one attempt, up to
+MAX_ATTEMPTS, after which it fails with the reason.
+
+Every function here takes the caller's connection and changes nothing outside its transaction, so
+a request row, its queue job and its notification always commit together.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import notifications, queue, registry, settings
+from .errors import ResyncError
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+ACTIVE = (QUEUED, RUNNING)
+FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+
+#: How many times a worker may start a request before it is failed (each start after the first
+#: follows a worker that died while running it).
+MAX_ATTEMPTS = 3
+
+#: Channel of the pg_notify sent on every change of a request (status or progress).
+REQUEST_CHANNEL = "resync_request"
+
+_T = f'"{settings.TOOL_SCHEMA}"'
+_COLUMNS = (
+    "id, kind, requested_by, selection, plan, schedule_name, status, job_id, attempts, worker,"
+    " progress, results, error, requested_at, started_at, finished_at, cancel_requested_by,"
+    " cancel_requested_at"
+)
+
+
+@dataclass
+class Request:
+    id: int
+    kind: str
+    requested_by: str
+    selection: dict
+    plan: dict | None
+    schedule_name: str | None
+    status: str
+    job_id: int | None
+    attempts: int
+    worker: str | None
+    progress: dict | None
+    results: dict | None
+    error: str | None
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    cancel_requested_by: str | None
+    cancel_requested_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def describe(self) -> str:
+        """What was asked, in a few words: `AttDayAggregation (+ dependencies) for 01, 02`."""
+        return describe_selection(self.kind, self.selection)
+
+    def seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at or datetime.now(self.started_at.tzinfo)
+        return round((end - self.started_at).total_seconds(), 1)
+
+
+def describe_selection(kind: str, selection: dict) -> str:
+    districts = selection.get("districts") or []
+    where = f"for {', '.join(districts)}" if districts else "for every registered district"
+    if kind == "aggregation":
+        mode = "refresh" if selection.get("refresh") else "incremental"
+        return f"attendance aggregation ({mode}) {where}"
+    names = selection.get("objects") or []
+    # A full sync names every object: say how many and the first few.
+    objects = ", ".join(names) if len(names) <= 4 else f"{len(names)} objects ({', '.join(names[:3])}, ...)"
+    deps = " (+ dependencies)" if selection.get("check_dependencies") else ""
+    year = f", school year {selection['school_year']}" if selection.get("school_year") else ""
+    full = ", full refresh" if selection.get("full_refresh") else ""
+    return f"{objects}{deps} {where}{year}{full}"
+
+
+def current_user() -> str:
+    """Who is asking: the operating-system user (the CLI's --as overrides it)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in a bare container
+        return "unknown"
+
+
+# --- queueing ------------------------------------------------------------------------------
+
+def submit_resync(conn: Connection, *, districts: list[str], objects: list[str], check_dependencies: bool,
+                  school_year: int | None, full_refresh: bool = False, requested_by: str,
+                  schedule_name: str | None = None) -> Request:
+    """Validate a resync exactly as `resync run` does and queue it; nothing is queued on bad input."""
+    from . import resync
+
+    selection = {
+        "districts": list(districts), "objects": list(objects), "check_dependencies": bool(check_dependencies),
+        "school_year": school_year, "full_refresh": bool(full_refresh),
+    }
+    plan = resync.build_plan(conn, list(districts), list(objects), bool(check_dependencies), school_year,
+                             full_refresh=bool(full_refresh))
+    return _queue(conn, "resync", selection, plan.as_dict(), requested_by, schedule_name)
+
+
+def submit_aggregation(conn: Connection, *, districts: list[str] | None, refresh: bool, requested_by: str,
+                       schedule_name: str | None = None) -> Request:
+    """Queue the attendance aggregation (incremental unless `refresh`) for some or all districts."""
+    codes = [registry.get(conn, registry.validate_code(c)).code for c in districts or []]
+    if not codes and not registry.list_all(conn):
+        raise ResyncError("No districts are registered; add one with `resync district add`.")
+    selection = {"districts": codes or None, "refresh": bool(refresh)}
+    return _queue(conn, "aggregation", selection, None, requested_by, schedule_name)
+
+
+def _queue(conn: Connection, kind: str, selection: dict, plan: dict | None, requested_by: str,
+           schedule_name: str | None) -> Request:
+    requested_by = (requested_by or "").strip()
+    if not requested_by:
+        raise ResyncError("A request needs a requester: pass --as NAME.")
+    queue.ensure_queue_schema(conn)
+    request_id = conn.execute(sa.text(
+        f"insert into {_T}.request (kind, requested_by, selection, plan, schedule_name)"
+        " values (:kind, :by, cast(:selection as jsonb), cast(:plan as jsonb), :schedule) returning id"
+    ), {"kind": kind, "by": requested_by, "selection": json.dumps(selection),
+        "plan": json.dumps(plan, default=str) if plan is not None else None, "schedule": schedule_name}).scalar()
+    job_id = queue.defer(conn, "resync.run_request", queue=queue.REQUESTS_QUEUE, request_id=request_id)
+    conn.execute(sa.text(f"update {_T}.request set job_id = :j where id = :id"), {"j": job_id, "id": request_id})
+    _publish(conn, request_id, QUEUED)
+    return get(conn, request_id)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+def _from_row(row: Any) -> Request:
+    return Request(**row._mapping)
+
+
+def get(conn: Connection, request_id: int, *, for_update: bool = False) -> Request:
+    lock = " for update" if for_update else ""
+    row = conn.execute(sa.text(f"select {_COLUMNS} from {_T}.request where id = :id{lock}"),
+                       {"id": request_id}).one_or_none()
+    if row is None:
+        raise ResyncError(f"There is no request {request_id}; `resync history` lists them.")
+    return _from_row(row)
+
+
+def active(conn: Connection) -> list[Request]:
+    rows = conn.execute(sa.text(
+        f"select {_COLUMNS} from {_T}.request where status in ('queued', 'running') order by id"))
+    return [_from_row(r) for r in rows]
+
+
+def history(conn: Connection, *, limit: int = 20, requested_by: str | None = None) -> list[Request]:
+    """The latest requests, newest first, optionally of one requester."""
+    rows = conn.execute(sa.text(
+        f"select {_COLUMNS} from {_T}.request"
+        " where (cast(:by as text) is null or requested_by = :by) order by id desc limit :n"
+    ), {"by": requested_by, "n": limit})
+    return [_from_row(r) for r in rows]
+
+
+# --- cancelling ----------------------------------------------------------------------------
+
+def cancel(conn: Connection, request_id: int, *, by: str) -> Request:
+    """Cancel a queued request now, or ask the worker running one to stop and roll back.
+
+    A running request ends `cancelled` once its worker has stopped it: the object being replaced
+    is rolled back, objects already replaced stay replaced (each object is atomic).
+    """
+    request = get(conn, request_id, for_update=True)
+    if request.finished:
+        raise ResyncError(f"Request {request_id} already ended ({request.status}); there is nothing to cancel.")
+    job_status = queue.cancel_job(conn, request.job_id) if request.job_id else "cancelled"
+    conn.execute(sa.text(
+        f"update {_T}.request set cancel_requested_by = :by, cancel_requested_at = now() where id = :id"
+    ), {"by": by, "id": request_id})
+    if job_status == "cancelled":
+        finish(conn, request_id, CANCELLED, error=f"Cancelled by {by} before a worker started it.")
+    else:
+        _publish(conn, request_id, request.status)
+    return get(conn, request_id)
+
+
+# --- the worker's side ---------------------------------------------------------------------
+
+def start(conn: Connection, request_id: int, *, worker: str) -> Request | None:
+    """Mark a request running for this worker; None when it must not run (cancelled, given up)."""
+    request = get(conn, request_id, for_update=True)
+    if request.finished:
+        return None
+    if request.cancel_requested_at is not None:
+        finish(conn, request_id, CANCELLED, error=f"Cancelled by {request.cancel_requested_by} before it started.")
+        return None
+    if request.attempts >= MAX_ATTEMPTS:
+        finish(conn, request_id, FAILED, error=(
+            f"Gave up after {request.attempts} attempts: the worker running it stopped each time"
+            f" before it finished (last on {request.worker})."))
+        return None
+    conn.execute(sa.text(
+        f"update {_T}.request set status = 'running', attempts = attempts + 1, worker = :w,"
+        " started_at = now(), finished_at = null, progress = null where id = :id"
+    ), {"w": worker, "id": request_id})
+    _publish(conn, request_id, RUNNING)
+    return get(conn, request_id)
+
+
+def record_progress(conn: Connection, request_id: int, progress: dict) -> None:
+    conn.execute(sa.text(f"update {_T}.request set progress = cast(:p as jsonb) where id = :id"),
+                 {"p": json.dumps(progress, default=str), "id": request_id})
+    _publish(conn, request_id, RUNNING, progress)
+
+
+def requeue(conn: Connection, request_id: int, *, reason: str, count_attempt: bool) -> None:
+    """Put a running request back in the queue (its job is requeued by the caller).
+
+    `count_attempt` is False for a clean shutdown: that attempt was not the request's fault.
+    """
+    conn.execute(sa.text(
+        f"update {_T}.request set status = 'queued', progress = cast(:p as jsonb),"
+        " attempts = attempts - case when :count then 0 else 1 end where id = :id and status = 'running'"
+    ), {"p": json.dumps({"message": reason}), "count": count_attempt, "id": request_id})
+    _publish(conn, request_id, QUEUED, {"message": reason})
+
+
+def finish(conn: Connection, request_id: int, status: str, *, results: dict | None = None,
+           error: str | None = None) -> Request:
+    """End a request and tell its requester (stored notification + pg_notify)."""
+    assert status in FINISHED
+    conn.execute(sa.text(
+        f"update {_T}.request set status = :s, results = cast(:r as jsonb), error = :e, finished_at = now()"
+        " where id = :id"
+    ), {"s": status, "r": json.dumps(results, default=str) if results is not None else None, "e": error,
+        "id": request_id})
+    request = get(conn, request_id)
+    notifications.send(conn, request)
+    _publish(conn, request_id, status)
+    return request
+
+
+def _publish(conn: Connection, request_id: int, status: str, progress: dict | None = None) -> None:
+    """pg_notify on REQUEST_CHANNEL; delivered when the transaction commits, as LISTEN promises."""
+    payload = json.dumps({"id": request_id, "status": status, "progress": progress}, default=str)
+    conn.execute(sa.text("select pg_notify(:c, :p)"), {"c": REQUEST_CHANNEL, "p": payload[:7900]})
+
+
+# --- waiting -------------------------------------------------------------------------------
+
+def wait(url: str, request_id: int, *, timeout: float | None = None,
+         on_change: Callable[[Request], None] | None = None) -> Request:
+    """Block until the request ends; call `on_change` on every status or progress change.
+
+    Wakes on pg_notify (LISTEN before the first read, so nothing is missed in between) and also
+    re-reads every few seconds, in case the connection dropped a notification.
+    """
+    import psycopg
+
+    from . import database
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as listener:
+        listener.execute(f'listen "{REQUEST_CHANNEL}"')
+        last: tuple | None = None
+        while True:
+            with database.transaction(url) as conn:
+                request = get(conn, request_id)
+            seen = (request.status, json.dumps(request.progress, sort_keys=True, default=str))
+            if seen != last and on_change:
+                on_change(request)
+            last = seen
+            if request.finished:
+                return request
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise ResyncError(f"Request {request_id} is still {request.status} after {timeout:g} seconds.")
+            pause = 5.0 if remaining is None else min(5.0, remaining)
+            for _ in listener.notifies(timeout=pause, stop_after=1):
+                pass
