@@ -263,15 +263,23 @@ def forget_manifest() -> None:
 
 # --- invoking ------------------------------------------------------------------------------
 
-def _common_args(command: str) -> list[str]:
+def _common_args(command: str, write_json: bool = False) -> list[str]:
+    options = [
+        # The caller shows its own progress; dbt's full log still goes to the log file.
+        "--log-level", "none", "--log-level-file", "debug",
+        # Results come back in-process: writing manifest.json and run_results.json would cost
+        # more than a small run itself.
+        "--write-json" if write_json else "--no-write-json",
+        # Only the schemas of the selected models need listing before a run.
+        "--cache-selected-only",
+    ]
     return [
+        *options,
         command,
         "--project-dir", str(settings.dbt_project_dir()),
         "--profiles-dir", str(settings.dbt_project_dir()),
         "--target-path", str(target_path()),
         "--log-path", str(log_path()),
-        # The caller shows its own progress; dbt's full log still goes to the log file.
-        "--log-level", "none",
     ]
 
 
@@ -338,11 +346,13 @@ def invoke(
     args: list[str],
     url: str | None = None,
     on_node: Callable[[NodeEvent], None] | None = None,
+    write_json: bool = False,
 ) -> Invocation:
     """Run `dbt <args>` in-process against the database at `url` (default: the configured one).
 
     `args` starts with the dbt command (run, build, seed, test, ...) and holds no project, profile,
     target or log options: those are added here. `on_node` hears each model start and finish.
+    `write_json` asks dbt to write manifest.json and run_results.json to the target folder too.
     Never raises for a failed dbt run: the Invocation says what failed.
     """
     from dbt.cli.main import dbtRunner
@@ -355,7 +365,7 @@ def invoke(
         manifest, source = _manifest_for(environment["RESYNC_PGDATABASE"])
         callbacks = [_node_callback(on_node)] if on_node else []
         runner = dbtRunner(manifest=manifest, callbacks=callbacks)
-        result = runner.invoke(_common_args(command) + rest)
+        result = runner.invoke(_common_args(command, write_json) + rest)
         nodes = _node_results(result.result)
         error = None
         if not result.success:

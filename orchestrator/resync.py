@@ -195,12 +195,21 @@ def _check_full_refresh(conn: Connection, chosen: list[registry.District]) -> No
 
 def _check_calendars(conn: Connection, chosen: list[registry.District], year: int) -> None:
     """Refuse a school year a district has no calendar for: the resync would only empty it."""
-    without = [
-        d for d in chosen
-        if not conn.execute(sa.text(
-            f'select exists (select 1 from "{d.schema_name}".calendar where end_year = :y)'
-        ), {"y": year}).scalar()
-    ]
+    without = []
+    for district in chosen:
+        try:
+            with conn.begin_nested():  # a savepoint: a failed read must not spoil the transaction
+                found = conn.execute(sa.text(
+                    f'select exists (select 1 from "{district.schema_name}".calendar where end_year = :y)'
+                ), {"y": year}).scalar()
+        except sa.exc.DBAPIError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise ResyncError(
+                f"The calendars of district {district.code} cannot be read from schema"
+                f" {district.schema_name}: {reason}."
+            ) from exc
+        if not found:
+            without.append(district)
     if without:
         names = ", ".join(f"{d.code} {d.name}" for d in without)
         raise ResyncError(
