@@ -110,15 +110,14 @@ def driver_connection(conn: Connection) -> Any:
 
 # --- jobs ----------------------------------------------------------------------------------
 
-def defer(conn: Connection, task_name: str, *, queue: str, priority: int = 0,
-          queueing_lock: str | None = None, **task_kwargs: Any) -> int:
+def defer(conn: Connection, task_name: str, *, queue: str, priority: int = 0, **task_kwargs: Any) -> int:
     """Queue a job inside the caller's transaction (so a request and its job commit together)."""
+    from procrastinate import types
+
     task = tasks()[task_name]
-    with queue_search_path(conn):
-        return task.configure(
-            queue=queue, priority=priority, queueing_lock=queueing_lock,
-            connection=driver_connection(conn),
-        ).defer(**task_kwargs)
+    job = types.JobToDefer(queue_name=queue, task_name=task.name, priority=priority, lock=None,
+                           queueing_lock=None, args=task_kwargs, scheduled_at=None)
+    return run_query(conn, "defer_jobs", jobs=[job])[0]["id"]
 
 
 def cancel_job(conn: Connection, job_id: int) -> str:
@@ -128,11 +127,21 @@ def cancel_job(conn: Connection, job_id: int) -> str:
     stopped: procrastinate cancels it while `todo` ("cancelled"), flags it for abort while
     `doing` (still "doing": the worker stops it).
     """
-    manager = app.job_manager
-    connection = driver_connection(conn)
+    run_query(conn, "cancel_job", job_id=job_id, abort=True, delete_job=False)
+    return run_query(conn, "get_job_status", job_id=job_id)[0]["status"]
+
+
+#: Runs procrastinate's own queries on a connection we pass (never opens a pool of its own).
+_on_our_connection = procrastinate.SyncPsycopgConnector()
+
+
+def run_query(conn: Connection, name: str, **arguments: Any) -> list[dict]:
+    """One of procrastinate's named queries (procrastinate.sql.queries) inside our transaction."""
+    from procrastinate import sql
+
     with queue_search_path(conn):
-        manager.cancel_job_by_id(job_id, abort=True, connection=connection)
-        return manager.get_job_status(job_id, connection=connection).value
+        return _on_our_connection.execute_query_all_with_connection(
+            driver_connection(conn), query=sql.queries[name], **arguments)
 
 
 def live_workers(conn: Connection, stalled_after: float) -> int:

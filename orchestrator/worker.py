@@ -39,7 +39,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 from procrastinate import exceptions as pexc
-from procrastinate import job_context, retry, sql as psql
+from procrastinate import job_context, retry
 
 from . import database, queue, requests, schedules
 from .errors import ResyncError
@@ -142,35 +142,27 @@ def recover_stalled(url: str, stalled_after: float) -> list[int]:
     two workers never requeue one job twice. Returns the request ids put back in the queue.
     """
     requeued = []
-    sync = queue.app.connector.get_sync_connector()
     with database.transaction(url) as conn:
         if not conn.execute(sa.text("select pg_try_advisory_xact_lock(:k)"), {"k": _RECOVERY_LOCK}).scalar():
             return []
-        driver = queue.driver_connection(conn)
-        with queue.queue_search_path(conn):
-            stalled = sync.execute_query_all_with_connection(
-                driver, query=psql.queries["select_stalled_jobs_by_heartbeat"],
-                queue=None, task_name=None, seconds_since_heartbeat=stalled_after,
-            )
-            for job in stalled:
-                request_id = (job["args"] or {}).get("request_id")
-                request = requests.get(conn, request_id) if request_id else None
-                if request is not None and request.attempts >= requests.MAX_ATTEMPTS:
-                    requests.finish(conn, request.id, requests.FAILED, error=(
-                        f"Gave up after {request.attempts} attempts: the worker running it stopped each"
-                        f" time before it finished (last on {request.worker})."))
-                    sync.execute_query_all_with_connection(
-                        driver, query=psql.queries["finish_job"],
-                        job_id=job["id"], status="failed", delete_job=False)
-                    continue
-                if request is not None:
-                    requests.requeue(conn, request.id, count_attempt=True, reason=(
-                        f"Requeued: the worker running it ({request.worker}) stopped answering."))
-                    requeued.append(request.id)
-                sync.execute_query_all_with_connection(
-                    driver, query=psql.queries["retry_job"], job_id=job["id"],
-                    retry_at=datetime.datetime.now(datetime.timezone.utc),
-                    new_priority=None, new_queue_name=None, new_lock=None)
+        stalled = queue.run_query(conn, "select_stalled_jobs_by_heartbeat", queue=None, task_name=None,
+                                  seconds_since_heartbeat=stalled_after)
+        for job in stalled:
+            request_id = (job["args"] or {}).get("request_id")
+            request = requests.get(conn, request_id) if request_id else None
+            if request is not None and request.attempts >= requests.MAX_ATTEMPTS:
+                requests.finish(conn, request.id, requests.FAILED, error=(
+                    f"Gave up after {request.attempts} attempts: the worker running it stopped each"
+                    f" time before it finished (last on {request.worker})."))
+                queue.run_query(conn, "finish_job", job_id=job["id"], status="failed", delete_job=False)
+                continue
+            if request is not None:
+                requests.requeue(conn, request.id, count_attempt=True, reason=(
+                    f"Requeued: the worker running it ({request.worker}) stopped answering."))
+                requeued.append(request.id)
+            queue.run_query(conn, "retry_job", job_id=job["id"],
+                            retry_at=datetime.datetime.now(datetime.timezone.utc),
+                            new_priority=None, new_queue_name=None, new_lock=None)
     for request_id in requeued:
         logger.warning("Request %s was running on a worker that stopped answering; requeued", request_id)
     return requeued
