@@ -4,10 +4,37 @@ from __future__ import annotations
 
 import click
 
-from .. import database, demo_data, registry
+from .. import database, demo_data
 from .common import emit_json, json_option, tool_transaction
 
-DEMO_DISTRICTS = (("01", "Abbott"), ("02", "Campus"), ("03", "Cedar Valley"))
+district_options = [
+    click.option("-d", "--district", "codes", multiple=True,
+                 help="District code, repeatable (default: every registered district)."),
+    click.option("--districts", "first", type=click.IntRange(min=1), default=None,
+                 help="The first N registered districts, by code."),
+]
+seed_option = click.option("--seed", default=1, show_default=True, type=int,
+                           help="Same seed, same rows.")
+as_of_option = click.option(
+    "--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+    help="The generated district's today (YYYY-MM-DD, default: today): attendance exists for school "
+         "days before it.")
+school_year_option = click.option(
+    "--school-year", type=click.IntRange(2000, 2100), default=None,
+    help="End year of the school year, 2024 for 2023-2024 (default: the current one).")
+
+
+def _stack(options):
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate
+
+
+def _targets(codes, first):
+    with tool_transaction() as conn:
+        return demo_data.select_districts(conn, codes, first)
 
 
 @click.group()
@@ -15,57 +42,53 @@ def demo() -> None:
     """Generate realistic district data to try the tool on."""
 
 
-def _selected(conn, codes: tuple[str, ...]) -> list[registry.District]:
-    if codes:
-        return [registry.get(conn, registry.validate_code(c)) for c in codes]
-    found = registry.list_all(conn)
-    if not found:
-        raise click.ClickException("No districts are registered; add one with `resync district add`.")
-    return found
-
-
 @demo.command()
-@click.option("-d", "--district", "codes", multiple=True, help="District code (default: every registered one).")
-@click.option("--schools", default=3, show_default=True, type=click.IntRange(1, 200))
+@_stack(district_options)
+@click.option("--schools", default=3, show_default=True, type=click.IntRange(1, 500),
+              help="Schools per district.")
 @click.option("--students", default=600, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Students per district.")
-@click.option("--school-year", type=click.IntRange(2000, 2100), default=None,
-              help="End year of the school year (default: the current one).")
-@click.option("--seed", default=1, show_default=True, type=int)
+@school_year_option
+@as_of_option
+@seed_option
 @json_option
-def generate(codes, schools, students, school_year, seed, as_json) -> None:
-    """Fill districts' sources with generated data (same seed, same rows)."""
-    with tool_transaction() as conn:
-        targets = _selected(conn, codes)
-    summary = demo_data.generate(database.database_url(), targets, schools=schools,
-                                 students=students, school_year=school_year, seed=seed)
+def generate(codes, first, schools, students, school_year, as_of, seed, as_json) -> None:
+    """Fill districts' sources with a generated school year, replacing what they held.
+
+    Calendars, bell schedules, enrollments, rosters, attendance, behavior and program records;
+    the same seed and options give identical rows.
+    """
+    targets = _targets(codes, first)
+    summary = demo_data.generate(database.database_url(), targets, schools=schools, students=students,
+                                 school_year=school_year, seed=seed,
+                                 as_of=as_of.date() if as_of else None)
     emit_json(summary) if as_json else click.echo(demo_data.describe(summary))
 
 
 @demo.command()
-@click.option("-d", "--district", "codes", multiple=True, help="District code (default: every registered one).")
-@click.option("--days", default=1, show_default=True, type=click.IntRange(1, 60))
-@click.option("--seed", default=1, show_default=True, type=int)
+@_stack(district_options)
+@click.option("--days", default=1, show_default=True, type=click.IntRange(1, 60),
+              help="School days of changes to apply.")
+@seed_option
 @json_option
-def change(codes, days, seed, as_json) -> None:
-    """Apply what districts do in a day: new and backdated attendance, deletes, roster and code edits."""
-    with tool_transaction() as conn:
-        targets = _selected(conn, codes)
+def change(codes, first, days, seed, as_json) -> None:
+    """Apply what districts do in a school day: new and backdated attendance, deletes, a withdrawal,
+    a roster change, an excuse code edit, now and then a day flag change."""
+    targets = _targets(codes, first)
     summary = demo_data.apply_changes(database.database_url(), targets, days=days, seed=seed)
     emit_json(summary) if as_json else click.echo(demo_data.describe_changes(summary))
 
 
 @demo.command()
-@click.option("--students", default=600, show_default=True, type=click.IntRange(1, 1_000_000))
-@click.option("--seed", default=1, show_default=True, type=int)
-def setup(students: int, seed: int) -> None:
-    """Everything `make demo` does: database, three districts, their data, the state tables."""
-    url = database.database_url()
-    click.echo(f"Database: {url}")
-    with tool_transaction() as conn:
-        for code, name in DEMO_DISTRICTS:
-            if registry.get(conn, code, required=False) is None:
-                registry.add(conn, code, name)
-        targets = [registry.get(conn, code) for code, _ in DEMO_DISTRICTS]
-    summary = demo_data.generate(url, targets, schools=3, students=students, school_year=None, seed=seed)
-    click.echo(demo_data.describe(summary))
+@click.option("--students", default=300, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Students per district.")
+@school_year_option
+@as_of_option
+@seed_option
+@json_option
+def setup(students, school_year, as_of, seed, as_json) -> None:
+    """Everything `make demo` does: the database, districts 01 Abbott, 02 Campus and 03 Cedar Valley,
+    and their generated sources."""
+    summary = demo_data.setup(database.database_url(), students=students, school_year=school_year,
+                              seed=seed, as_of=as_of.date() if as_of else None)
+    emit_json(summary) if as_json else click.echo(demo_data.describe_setup(summary))

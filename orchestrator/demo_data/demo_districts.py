@@ -1,0 +1,58 @@
+"""Which districts the demo commands act on, and `resync demo setup` (what `make demo` runs)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Sequence
+
+from sqlalchemy.engine import Connection
+
+from .. import database, migrations, registry
+from ..errors import ResyncError
+from ..registry import District
+from .generator import describe, generate
+
+#: The three demo districts `make demo` registers: code and name.
+DEMO_DISTRICTS = (("01", "Abbott"), ("02", "Campus"), ("03", "Cedar Valley"))
+#: Small enough that `make demo` takes seconds after install.
+DEMO_SCHOOLS = 3
+DEMO_STUDENTS = 300
+
+
+def select_districts(conn: Connection, codes: Sequence[str] = (), first: int | None = None) -> list[District]:
+    """The districts named by code, or the first `first` registered (by code), or all of them."""
+    if codes and first is not None:
+        raise ResyncError("Use either -d/--district or --districts, not both.")
+    if codes:
+        return [registry.get(conn, registry.validate_code(code)) for code in dict.fromkeys(codes)]
+    found = registry.list_all(conn)
+    if not found:
+        raise ResyncError("No districts are registered; add one with `resync district add` or run `resync demo setup`.")
+    if first is not None:
+        if first > len(found):
+            raise ResyncError(f"--districts {first} asks for more districts than the {len(found)} registered.")
+        return found[:first]
+    return found
+
+
+def setup(url: str, *, students: int = DEMO_STUDENTS, schools: int = DEMO_SCHOOLS,
+          school_year: int | None = None, seed: int = 1, as_of: date | None = None) -> dict:
+    """Register the demo districts that are missing, generate their sources; returns a summary."""
+    with database.transaction(url) as conn:
+        migrations.ensure_tool_schema(conn)
+        for code, name in DEMO_DISTRICTS:
+            if registry.get(conn, code, required=False) is None:
+                registry.add(conn, code, name)
+        districts = [registry.get(conn, code) for code, _ in DEMO_DISTRICTS]
+    summary = {
+        "database": url,
+        "generated": generate(url, districts, schools=schools, students=students,
+                              school_year=school_year, seed=seed, as_of=as_of),
+    }
+    # Next step of the demo (to come): build the state tables with dbt from these sources, for
+    # every object and demo district, and add its summary here under "state".
+    return summary
+
+
+def describe_setup(summary: dict) -> str:
+    return f"Database: {summary['database']}\n{describe(summary['generated'])}"
