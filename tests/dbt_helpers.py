@@ -1,0 +1,67 @@
+"""Running dbt from tests: in-process through orchestrator.dbt_invoker (one parsed manifest per
+process, reused across databases and vars), plus what the state-table tests compare.
+
+dbt is not safe to run twice at once in one process: tests that need overlapping runs start
+separate processes with `dbt_subprocess`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from orchestrator import catalog, database, dbt_invoker, settings
+
+
+def dbt(url: str, command: str, *args: str, districts: list[str] | None = None,
+        school_year: int | None = None, expect_success: bool = True) -> dbt_invoker.Invocation:
+    """`dbt <command> <args> --vars {...}` against `url`; fails the test when dbt fails (unless told)."""
+    variables = {"districts": districts or [], "school_year": school_year}
+    result = dbt_invoker.invoke([command, *args, "--vars", dbt_invoker.vars_argument(variables)], url)
+    if expect_success:
+        assert result.success, f"dbt {command} {' '.join(args)} failed: {result.error}"
+    return result
+
+
+def dbt_subprocess(url: str, command: str, *args: str, districts: list[str] | None = None,
+                   school_year: int | None = None, work_dir: Path) -> subprocess.Popen:
+    """The same as `dbt`, in a separate Python process with its own target and log folders."""
+    variables = {"districts": districts or [], "school_year": school_year}
+    dbt_args = [command, *args, "--vars", dbt_invoker.vars_argument(variables)]
+    code = (
+        "import sys; from orchestrator import dbt_invoker; "
+        f"r = dbt_invoker.invoke({dbt_args!r}, {url!r}); "
+        "print(r.error or 'ok'); sys.exit(0 if r.success else 1)"
+    )
+    environment = dict(os.environ, DBT_TARGET_PATH=str(work_dir / "target"),
+                       DBT_LOG_PATH=str(work_dir / "logs"))
+    return subprocess.Popen([sys.executable, "-c", code], env=environment, cwd=settings.project_dir(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def state_models() -> list[str]:
+    return [o.model_name for o in catalog.load()]
+
+
+def checksums(url: str, district: str | None = None) -> dict[str, tuple[int, str]]:
+    """(row count, md5 of the sorted rows) of every state table, for one district or all."""
+    result = {}
+    with database.transaction(url) as conn:
+        for model in state_models():
+            table = f'"{settings.STATE_SCHEMA}"."{model}"'
+            where = "where t.district_id = :d" if district else ""
+            row = conn.execute(sa.text(
+                f"select count(*), coalesce(md5(string_agg(t::text, '|' order by t::text)), '')"
+                f" from {table} as t {where}"), {"d": district}).one()
+            result[model] = (row[0], row[1])
+    return result
+
+
+def count_rows(url: str, model: str, where: str = "true", **params) -> int:
+    with database.transaction(url) as conn:
+        return conn.execute(sa.text(
+            f'select count(*) from "{settings.STATE_SCHEMA}"."{model}" where {where}'), params).scalar()

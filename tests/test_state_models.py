@@ -1,0 +1,236 @@
+"""The state tables: district-scoped replacement, idempotence, graph selection, locking, scope vars.
+
+Every test starts from a copy of one session template: three registered districts filled with the
+hand-made sources, state tables built for the current school year.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from orchestrator import database, migrations, registry, resync, settings
+import hand_made_sources
+from dbt_helpers import checksums, count_rows, dbt, dbt_subprocess, state_models
+
+YEAR = resync.current_school_year()
+DISTRICTS = ("01", "02", "03")
+
+
+def _admin(server_url: str):
+    return sa.create_engine(database.sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
+
+
+def _url_of(server_url: str, name: str) -> str:
+    return sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def state_template(server_url):
+    """A database to copy: registry, three hand-made districts, state tables built (all districts)."""
+    name = f"resync_state_template_{uuid.uuid4().hex[:8]}"
+    admin = _admin(server_url)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}"'))
+    url = _url_of(server_url, name)
+    with database.transaction(url) as conn:
+        migrations.ensure_tool_schema(conn)
+        for code in DISTRICTS:
+            district = registry.add(conn, code, f"District {code}")
+            hand_made_sources.fill(conn, district.schema_name, code, YEAR)
+    dbt(url, "run")
+    database.engine(url).dispose()  # a template must have no open connection when it is copied
+    yield name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def state_url(server_url, state_template, monkeypatch):
+    """A fresh copy of the template; the CLI and dbt point at it."""
+    name = f"resync_test_{uuid.uuid4().hex[:12]}"
+    admin = _admin(server_url)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}" template "{state_template}"'))
+    url = _url_of(server_url, name)
+    monkeypatch.setenv("RESYNC_DATABASE_URL", url)
+    for key, value in database.dbt_environment(url).items():
+        monkeypatch.setenv(key, value)
+    yield url
+    database.engine(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()
+
+
+def _execute(url: str, *statements: str) -> None:
+    with database.transaction(url) as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement))
+
+
+def test_template_holds_every_state_table_for_every_district(state_url):
+    for code in DISTRICTS:
+        counts = {model: n for model, (n, _) in checksums(state_url, code).items()}
+        empty = [m for m, n in counts.items() if n == 0 and m != "att_day_aggregation"]
+        assert not empty, f"district {code} has no rows in {empty}"
+    # Year-scoped tables hold the current school year only; district-scoped ones all rows.
+    assert count_rows(state_url, "calendar", "end_year <> :y", y=YEAR) == 0
+    assert count_rows(state_url, "calendar") == 2 * len(DISTRICTS)
+    assert count_rows(state_url, "person_identity") == 3 * len(DISTRICTS)
+
+
+def test_run_for_one_district_replaces_it_and_leaves_the_others_identical(state_url):
+    before = {code: checksums(state_url, code) for code in DISTRICTS}
+    for schema in ("district_01", "district_02"):
+        _execute(state_url,
+                 f"update {schema}.school set name = name || ' renamed'",
+                 f"delete from {schema}.attendance_excuse where code = 'EX'",
+                 f"update {schema}.enrollment set end_date = start_date + 30 where enrollment_id = 900")
+    dbt(state_url, "run", districts=["01"])
+    for code in ("02", "03"):
+        assert checksums(state_url, code) == before[code], f"district {code} changed"
+    after = checksums(state_url, "01")
+    changed = {m for m in state_models() if after[m] != before["01"][m]}
+    assert changed == {"school", "attendance_excuse", "enrollment"}
+    assert count_rows(state_url, "school", "district_id = '01' and name like '%renamed'") == 2
+    assert count_rows(state_url, "attendance_excuse", "district_id = '01' and code = 'EX'") == 0
+    assert count_rows(state_url, "school", "district_id = '02' and name like '%renamed'") == 0
+
+
+def test_emptied_source_then_resync_leaves_no_rows_for_that_district(state_url):
+    others = {code: checksums(state_url, code) for code in ("01", "03")}
+    with database.transaction(state_url) as conn:
+        hand_made_sources.empty(conn, "district_02")
+    dbt(state_url, "run", districts=["02"])
+    assert all(n == 0 for n, _ in checksums(state_url, "02").values())
+    for code, sums in others.items():
+        assert checksums(state_url, code) == sums
+
+
+def test_rerun_is_idempotent(state_url):
+    before = checksums(state_url)
+    dbt(state_url, "run")  # the template was built by the same run
+    assert checksums(state_url) == before
+
+
+def test_select_without_plus_leaves_parents_untouched_and_with_plus_rebuilds_them(state_url):
+    _execute(state_url,
+             "update district_01.calendar set name = 'Renamed' where calendar_id = 10",
+             "update district_01.enrollment set service_type = 'N' where enrollment_id = 900")
+    calendar_before = checksums(state_url, "01")["calendar"]
+
+    result = dbt(state_url, "run", "--select", "enrollment", districts=["01"])
+    assert [n.model for n in result.nodes] == ["enrollment"]
+    assert checksums(state_url, "01")["calendar"] == calendar_before
+    assert count_rows(state_url, "enrollment", "district_id = '01' and service_type = 'N'") == 1
+
+    result = dbt(state_url, "run", "--select", "+enrollment", districts=["01"])
+    ran = [n.model for n in result.nodes]
+    assert ran.index("calendar") < ran.index("enrollment") and "district" in ran
+    assert "behavior" not in ran
+    assert count_rows(state_url, "calendar", "district_id = '01' and name = 'Renamed'") == 1
+
+
+def test_other_school_years_are_untouched(state_url):
+    dbt(state_url, "run", "--select", "calendar", school_year=YEAR - 1)
+    previous = count_rows(state_url, "calendar", "end_year = :y", y=YEAR - 1)
+    assert previous == len(DISTRICTS)
+    others = [checksums(state_url, code)["calendar"] for code in ("02", "03")]
+    _execute(state_url, "update district_01.calendar set name = 'Renamed'")
+    dbt(state_url, "run", "--select", "calendar", districts=["01"])  # the default: current year
+    assert count_rows(state_url, "calendar", "name = 'Renamed'") == 2  # 01's two of the current year
+    assert count_rows(state_url, "calendar", "end_year = :y and name <> 'Renamed'", y=YEAR - 1) == previous
+    assert [checksums(state_url, code)["calendar"] for code in ("02", "03")] == others
+
+
+def test_full_refresh_rebuilds_from_scratch_and_refuses_a_narrowed_scope(state_url):
+    # A row no run owns (an unregistered district) survives runs but not a full refresh.
+    _execute(state_url, "insert into state.school (district_id, school_id, number, name)"
+                        " values ('99', 1, '1', 'Gone')")
+    dbt(state_url, "run", "--select", "school")
+    assert count_rows(state_url, "school", "district_id = '99'") == 1
+
+    refused = dbt(state_url, "run", "--select", "school", "--full-refresh", districts=["01"],
+                  expect_success=False)
+    assert not refused.success and "cannot be narrowed" in refused.error
+    assert count_rows(state_url, "school", "district_id = '99'") == 1
+
+    dbt(state_url, "run", "--select", "school", "--full-refresh")
+    assert count_rows(state_url, "school", "district_id = '99'") == 0
+    assert count_rows(state_url, "school") == 2 * len(DISTRICTS)
+
+
+def test_unregistered_district_is_a_clear_error_and_changes_nothing(state_url):
+    before = checksums(state_url)
+    result = dbt(state_url, "run", "--select", "school", districts=["1"], expect_success=False)
+    assert "District 1 is not registered" in result.error
+    assert checksums(state_url) == before
+
+
+def test_no_registered_district_builds_typed_empty_tables(state_url):
+    _execute(state_url, "delete from resync.district", "drop schema state cascade")
+    dbt(state_url, "run")
+    assert all(n == 0 for n, _ in checksums(state_url).values())
+    with database.transaction(state_url) as conn:
+        kind = conn.execute(sa.text(
+            "select data_type from information_schema.columns"
+            " where table_schema = 'state' and table_name = 'calendar' and column_name = 'start_date'"
+        )).scalar()
+    assert kind == "date"
+
+
+def test_a_replicated_schema_only_needs_matching_names(state_url):
+    # Views with other column order, other types and extra columns, as a replication or
+    # foreign-data tool might present them.
+    statements = ["create schema replica_04"]
+    with database.transaction(state_url) as conn:
+        tables = conn.execute(sa.text(
+            "select table_name, string_agg(format('%I::text as %I', column_name, column_name), ', '"
+            " order by ordinal_position desc) from information_schema.columns"
+            " where table_schema = 'district_03' and table_name <> 'delete_log' group by table_name"
+        )).all()
+    for table, columns in tables:
+        statements.append(f"create view replica_04.{table} as select 'extra' as extra, {columns}"
+                          f" from district_03.{table}")
+    statements.append("create view replica_04.delete_log as select * from district_03.delete_log")
+    _execute(state_url, *statements)
+    with database.transaction(state_url) as conn:
+        registry.add(conn, "04", "Replica", schema="replica_04")
+    dbt(state_url, "run", districts=["04"])
+    replica = checksums(state_url, "04")
+    original = checksums(state_url, "03")
+    assert {m: n for m, (n, _) in replica.items()} == {m: n for m, (n, _) in original.items()}
+
+
+def test_concurrent_runs_for_one_district_leave_no_duplicates(state_url, tmp_path):
+    """Two runs of one model for one district, forced to overlap, both succeed without duplicates.
+
+    The test holds a share lock on the state table, which blocks the runs' delete, so both runs
+    are in flight at once; without the advisory lock both would insert the district's rows.
+    """
+    _execute(state_url, "update district_01.enrollment set service_type = 'S'")
+    expected = count_rows(state_url, "enrollment", "district_id = '01'")
+    with database.engine(state_url).connect() as blocker:
+        blocker.execute(sa.text("lock table state.enrollment in share mode"))
+        runs = [dbt_subprocess(state_url, "run", "--select", "enrollment", districts=["01"],
+                               work_dir=tmp_path / str(n)) for n in range(2)]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            blocker.execute(sa.text("select pg_stat_clear_snapshot()"))  # else cached per transaction
+            waiting = blocker.execute(sa.text(
+                "select count(*) from pg_stat_activity where datname = current_database()"
+                " and wait_event_type = 'Lock' and pid <> pg_backend_pid()")).scalar()
+            if waiting >= 2 or any(r.poll() is not None for r in runs):
+                break
+            time.sleep(0.05)
+        assert waiting >= 2, "the two runs did not overlap"
+        blocker.rollback()
+    outputs = [r.communicate(timeout=120)[0] for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], outputs
+    assert count_rows(state_url, "enrollment", "district_id = '01'") == expected
+    assert count_rows(state_url, "enrollment", "district_id = '01' and service_type = 'S'") == expected
