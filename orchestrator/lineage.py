@@ -1,0 +1,67 @@
+"""The lineage check: the dbt graph of state models must be exactly the catalog's parent edges.
+
+Reads a dbt manifest (the `manifest.json` that `dbt parse` writes, as a dict) and compares the
+`ref()` edges between state models with seeds/campus_objects.csv. CI runs it through
+tests/test_lineage.py; every difference is named as an edge, parent -> child.
+"""
+
+from __future__ import annotations
+
+from . import catalog
+
+STATE_FOLDER = "state"
+
+
+def catalog_edges() -> set[tuple[str, str]]:
+    """(parent model, child model) for every parent listed in the catalog."""
+    index = catalog.by_campus_name()
+    return {(index[parent].model_name, obj.model_name) for obj in catalog.load() for parent in obj.parents}
+
+
+def _state_nodes(manifest: dict) -> dict[str, dict]:
+    """unique_id -> node of every model in models/state."""
+    return {
+        unique_id: node for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["fqn"][1:2] == [STATE_FOLDER]
+    }
+
+
+def manifest_edges(manifest: dict) -> set[tuple[str, str]]:
+    """(parent model, child model) for every ref() from one state model to another."""
+    nodes = _state_nodes(manifest)
+    return {
+        (nodes[parent]["name"], node["name"])
+        for node in nodes.values()
+        for parent in node["depends_on"]["nodes"]
+        if parent in nodes
+    }
+
+
+def differences(manifest: dict) -> list[str]:
+    """One sentence per way the manifest's state graph departs from the catalog; [] when equal."""
+    problems = []
+    models = {node["name"]: node for node in _state_nodes(manifest).values()}
+    objects = {obj.model_name: obj for obj in catalog.load()}
+    for name in sorted(objects.keys() - models.keys()):
+        problems.append(f"missing model: the catalog lists {objects[name].campus_name} ({name}), "
+                        f"models/{STATE_FOLDER} has no such model")
+    for name in sorted(models.keys() - objects.keys()):
+        problems.append(f"extra model: models/{STATE_FOLDER}/{name} is not in the catalog")
+    for name in sorted(models.keys() & objects.keys()):
+        scope = (models[name]["config"].get("meta") or {}).get("resync_scope")
+        if scope != objects[name].scope:
+            problems.append(f"wrong scope: {name} has meta.resync_scope {scope!r}, "
+                            f"the catalog says {objects[name].scope!r}")
+
+    wanted, found = catalog_edges(), manifest_edges(manifest)
+    missing, extra = wanted - found, found - wanted
+    for parent, child in sorted(missing):
+        if (child, parent) in extra:
+            problems.append(f"misdirected ref(): {child} -> {parent} should be {parent} -> {child}")
+        elif child in models:
+            problems.append(f"missing ref(): {parent} -> {child} (the catalog lists {parent} "
+                            f"as a parent of {child})")
+    for parent, child in sorted(extra):
+        if (child, parent) not in missing:
+            problems.append(f"extra ref(): {parent} -> {child} (not a parent in the catalog)")
+    return problems
