@@ -222,10 +222,20 @@ def start(conn: Connection, request_id: int, *, worker: str) -> Request | None:
         return None
     conn.execute(sa.text(
         f"update {_T}.request set status = 'running', attempts = attempts + 1, worker = :w,"
-        " started_at = now(), finished_at = null, progress = null where id = :id"
+        " started_at = null, finished_at = null, progress = null where id = :id"
     ), {"w": worker, "id": request_id})
     _publish(conn, request_id, RUNNING)
     return get(conn, request_id)
+
+
+def begin_work(conn: Connection, request_id: int) -> None:
+    """The worker holds the request's locks and starts changing the state: `started_at` is now.
+
+    Until then a running request may be waiting for an overlapping one; from here until
+    `finished_at` it is the only request touching its (district, object) pairs.
+    """
+    conn.execute(sa.text(f"update {_T}.request set started_at = now() where id = :id"), {"id": request_id})
+    record_progress(conn, request_id, {"message": "running"})
 
 
 def record_progress(conn: Connection, request_id: int, progress: dict) -> None:

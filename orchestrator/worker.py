@@ -222,24 +222,29 @@ class _RequestRun:
         watcher.start()
         outcome: tuple[str, dict | None, str | None]
         try:
-            target = self._target()  # validates again: the registry may have changed since queueing
-            self._locks = ScopeLocks(self.url, target.pairs, application_name=dbt_application_name() + "-locks")
-            self._locks.acquire(on_wait=self._waiting_for)
-            self._progress({"message": "running"})
-            outcome = target.run(self._progress)
-        except LockWaitCancelled:
-            outcome = (requests.CANCELLED, None, None)
-        except ResyncError as exc:
-            outcome = (requests.FAILED, None, str(exc))
-        except Exception as exc:  # a bug or a lost database: fail the request, keep the worker
-            logger.exception("Request %s failed unexpectedly", self.request.id)
-            outcome = (requests.FAILED, None, f"Unexpected error: {' '.join(str(exc).split()) or type(exc).__name__}.")
+            try:
+                target = self._target()  # validates again: the registry may have changed since queueing
+                self._locks = ScopeLocks(self.url, target.pairs, application_name=dbt_application_name() + "-locks")
+                self._locks.acquire(on_wait=self._waiting_for)
+                with database.transaction(self.url) as conn:
+                    requests.begin_work(conn, self.request.id)
+                outcome = target.run(self._progress)
+            except LockWaitCancelled:
+                outcome = (requests.CANCELLED, None, None)
+            except ResyncError as exc:
+                outcome = (requests.FAILED, None, str(exc))
+            except Exception as exc:  # a bug or a lost database: fail the request, keep the worker
+                logger.exception("Request %s failed unexpectedly", self.request.id)
+                outcome = (requests.FAILED, None,
+                           f"Unexpected error: {' '.join(str(exc).split()) or type(exc).__name__}.")
+            finally:
+                self._done.set()
+                watcher.join()
+            # Still holding the locks: the next request on these pairs starts after this one is recorded.
+            return self._conclude(*outcome)
         finally:
-            self._done.set()
-            watcher.join()
             if self._locks:
                 self._locks.release()
-        return self._conclude(*outcome)
 
     def _target(self) -> "_Target":
         with database.transaction(self.url) as conn:

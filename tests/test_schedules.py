@@ -1,0 +1,110 @@
+"""The schedules: defaults, changing them, run-now, and a due schedule queueing exactly one run.
+
+The due-schedule test runs real workers that only take the schedules queue, so the run they
+queue stays queued and every later due time finds it there.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from zoneinfo import ZoneInfo
+
+from orchestrator import resync
+from queue_helpers import FAST_WORKER, query, request_row, wait_until, workers  # noqa: F401
+
+
+def _schedules(cli) -> dict[str, dict]:
+    result = cli("schedule", "list", "--json")
+    assert result.exit_code == 0, result.output
+    return {s["name"]: s for s in json.loads(result.output)}
+
+
+def test_defaults_are_the_weekly_sync_and_the_nightly_aggregation(generated_url, cli):
+    found = _schedules(cli)
+    assert (found["weekly"]["cron"], found["weekly"]["kind"]) == ("0 2 * * 0", "resync")
+    assert (found["nightly"]["cron"], found["nightly"]["kind"]) == ("45 3 * * *", "aggregation")
+    assert all(s["enabled"] for s in found.values())
+    text = cli("schedule", "list").output
+    assert "weekly" in text and "Full sync" in text and "nightly" in text
+
+
+def test_set_validates_and_reads_cron_in_the_time_zone(generated_url, cli):
+    bad = cli("schedule", "set", "weekly", "every sunday")
+    assert bad.exit_code == 1 and "is not a cron expression" in bad.output
+    zone = cli("schedule", "set", "weekly", "0 2 * * 0", "--timezone", "Mars/Olympus")
+    assert zone.exit_code == 1 and "Time zone 'Mars/Olympus' is unknown" in zone.output
+    unknown = cli("schedule", "set", "monthly", "0 2 1 * *")
+    assert unknown.exit_code == 1 and "There is no schedule 'monthly'" in unknown.output
+
+    ok = cli("schedule", "set", "weekly", "30 1 * * 6", "--timezone", "America/Chicago", "--as", "admin")
+    assert ok.exit_code == 0 and "next due" in ok.output
+    weekly = _schedules(cli)["weekly"]
+    assert (weekly["cron"], weekly["timezone"], weekly["updated_by"]) == ("30 1 * * 6", "America/Chicago", "admin")
+    due = datetime.datetime.fromisoformat(weekly["next_due_at"]).astimezone(ZoneInfo("America/Chicago"))
+    assert (due.weekday(), due.hour, due.minute) == (5, 1, 30)  # Saturday 01:30 in Chicago
+
+    off = cli("schedule", "set", "nightly", "--disable")
+    assert off.exit_code == 0 and "disabled" in off.output
+    assert _schedules(cli)["nightly"]["next_due_at"] is None
+
+
+def test_run_now_does_not_pile_up(generated_url, cli):
+    first = cli("schedule", "run-now", "nightly", "--json", "--as", "admin")
+    assert first.exit_code == 0, first.output
+    queued = json.loads(first.output)
+    assert (queued["kind"], queued["schedule_name"], queued["status"]) == ("aggregation", "nightly", "queued")
+
+    second = cli("schedule", "run-now", "nightly")
+    assert second.exit_code == 1
+    assert f"skipped: request {queued['id']} of the previous run is still queued" in second.output
+    assert query(generated_url, "select count(*) from resync.request")[0][0] == 1
+
+    assert cli("cancel", str(queued["id"])).exit_code == 0
+    third = cli("schedule", "run-now", "nightly", "--json")
+    assert third.exit_code == 0 and json.loads(third.output)["id"] != queued["id"]
+
+
+def test_weekly_sync_takes_every_district_ready_for_the_current_year(generated_url, cli):
+    current = resync.current_school_year()
+    refused = cli("schedule", "run-now", "weekly")
+    assert refused.exit_code == 1 and "nothing queued: no district can be synced" in refused.output
+
+    # District 01 gets a calendar for the current school year; 02 and 03 have none yet.
+    query(generated_url, "insert into district_01.calendar select (jsonb_populate_record(null::district_01.calendar,"
+                         " to_jsonb(c) || jsonb_build_object('calendar_id', c.calendar_id + 100000, 'end_year', %s))).*"
+                         " from district_01.calendar c limit 1", current)
+    result = cli("schedule", "run-now", "weekly", "--json")
+    assert result.exit_code == 0, result.output
+    request = json.loads(result.output)
+    assert request["selection"]["districts"] == ["01"]
+    assert request["selection"]["check_dependencies"] is True and request["selection"]["school_year"] is None
+    assert len(request["selection"]["objects"]) == len(request["plan"]["objects"]) > 10
+    outcome = _schedules(cli)["weekly"]["last_outcome"]
+    assert outcome.startswith(f"queued request {request['id']}; left out 02 (") and "03 (" in outcome
+
+
+def test_a_due_schedule_queues_exactly_one_run(generated_url, cli, workers):
+    pair = [workers.start(*FAST_WORKER, "--queue", "schedules") for _ in range(2)]
+    for process in pair:
+        wait_until(lambda: "Starting worker" in workers.log(process), 90, "both workers to start")
+    # Due every second from now on; the running workers pick the change up without a restart.
+    assert cli("schedule", "set", "nightly", "* * * * * *").exit_code == 0
+    first = wait_until(lambda: query(generated_url, "select id from resync.request where schedule_name = 'nightly'"),
+                       60, "the schedule's first run to be queued")[0][0]
+    wait_until(lambda: (_schedules(cli)["nightly"]["last_outcome"] or "").startswith("skipped"), 30,
+               "a later due time to find the run still queued")
+    deadline = datetime.datetime.now() + datetime.timedelta(seconds=3)
+    wait_until(lambda: datetime.datetime.now() > deadline, 10, "three more due times")
+    for process in pair:
+        assert workers.stop(process) == 0
+
+    runs = query(generated_url, "select id, requested_by, status from resync.request")
+    assert runs == [(first, "schedule:nightly", "queued")]
+    assert request_row(generated_url, first)["selection"] == {"districts": None, "refresh": False}
+    outcome = _schedules(cli)["nightly"]["last_outcome"]
+    assert outcome == f"skipped: request {first} of the previous run is still queued"
+    # Both workers deferred the schedule, yet each due time became one trigger job, not two.
+    doubled = query(generated_url, "select args->>'timestamp' from resync_queue.procrastinate_jobs"
+                                   " where task_name = 'resync.run_schedule' group by 1 having count(*) > 1")
+    assert doubled == []
