@@ -7,7 +7,7 @@ from typing import Sequence
 
 from sqlalchemy.engine import Connection
 
-from .. import database, migrations, registry
+from .. import catalog, database, migrations, registry, resync, state_config
 from ..errors import ResyncError
 from ..registry import District
 from .generator import describe, generate
@@ -49,10 +49,25 @@ def setup(url: str, *, students: int = DEMO_STUDENTS, schools: int = DEMO_SCHOOL
         "generated": generate(url, districts, schools=schools, students=students,
                               school_year=school_year, seed=seed, as_of=as_of),
     }
-    # Next step of the demo (to come): build the state tables with dbt from these sources, for
-    # every object and demo district, and add its summary here under "state".
+    summary["state"] = build_state_tables(url, districts, summary["generated"]["school_year"])
     return summary
 
 
+def build_state_tables(url: str, districts: list[District], school_year: int) -> dict:
+    """Resync every subscribed object for the districts (parents first): the state tables."""
+    config = state_config.load()
+    objects = [o.campus_name for o in catalog.load() if config.subscribes(o)]
+    with database.transaction(url) as conn:
+        plan = resync.build_plan(conn, [d.code for d in districts], objects,
+                                 check_dependencies=True, school_year=school_year)
+    result = resync.execute(plan, url)
+    if not result.ok:
+        raise ResyncError(f"The demo sources are in place, but building the state tables failed: {result.error}")
+    return {"objects": len(plan.objects), "school_year": school_year, "summary": result.summary()}
+
+
 def describe_setup(summary: dict) -> str:
-    return f"Database: {summary['database']}\n{describe(summary['generated'])}"
+    lines = [f"Database: {summary['database']}", describe(summary["generated"])]
+    if "state" in summary:
+        lines.append(f"State tables: {summary['state']['summary']}")
+    return "\n".join(lines)
