@@ -7,6 +7,8 @@ separate processes with `dbt_subprocess`.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import subprocess
 import sys
@@ -41,6 +43,25 @@ def dbt_subprocess(url: str, command: str, *args: str, districts: list[str] | No
                        DBT_LOG_PATH=str(work_dir / "logs"))
     return subprocess.Popen([sys.executable, "-c", code], env=environment, cwd=settings.project_dir(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@functools.lru_cache(maxsize=1)
+def parsed_manifest() -> dict:
+    """The manifest.json that `dbt parse` writes (parsing needs no database), once per session."""
+    from dbt.cli.main import dbtRunner
+
+    target = Path(os.environ["DBT_TARGET_PATH"]) / "parsed"
+    project = str(settings.dbt_project_dir())
+    result = dbtRunner().invoke(["parse", "--project-dir", project, "--profiles-dir", project,
+                                 "--target-path", str(target), "--log-level", "none"])
+    assert result.success, f"dbt parse failed: {result.exception}"
+    return json.loads((target / "manifest.json").read_text())
+
+
+def project_models(manifest: dict, folder: str) -> dict[str, dict]:
+    """name -> manifest node of every model in models/<folder>."""
+    return {node["name"]: node for node in manifest["nodes"].values()
+            if node["resource_type"] == "model" and node["fqn"][1:2] == [folder]}
 
 
 def state_models() -> list[str]:

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from orchestrator import database, migrations, registry, resync, settings
 import hand_made_sources
-from dbt_helpers import checksums, count_rows, dbt, dbt_subprocess, state_models
+from dbt_helpers import (checksums, count_rows, dbt, dbt_subprocess, parsed_manifest, project_models,
+                         state_models)
 
 YEAR = resync.current_school_year()
 DISTRICTS = ("01", "02", "03")
@@ -234,3 +235,14 @@ def test_concurrent_runs_for_one_district_leave_no_duplicates(state_url, tmp_pat
     assert [r.returncode for r in runs] == [0, 0], outputs
     assert count_rows(state_url, "enrollment", "district_id = '01'") == expected
     assert count_rows(state_url, "enrollment", "district_id = '01' and service_type = 'S'") == expected
+
+
+def test_every_state_column_is_documented(state_url):
+    models = project_models(parsed_manifest(), "state")
+    with database.transaction(state_url) as conn:
+        for model in state_models():
+            built = list(conn.execute(sa.text(
+                "select column_name from information_schema.columns where table_schema = :s"
+                " and table_name = :t order by ordinal_position"), {"s": settings.STATE_SCHEMA, "t": model}
+            ).scalars())
+            assert list(models[model]["columns"]) == built, f"{model}: yml columns differ from the table's"
