@@ -17,8 +17,10 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from orchestrator import database
+from orchestrator import database, demo_data, migrations, registry
 from orchestrator.cli import main
+
+import generated_data
 
 
 def _server_from_environment() -> str | None:
@@ -99,6 +101,54 @@ def database_url(server_url, monkeypatch):
         monkeypatch.setenv(key, value)
     yield url
     drop_database(server_url, url)
+
+
+class GeneratedTemplate:
+    """A database holding the demo districts with generated sources; tests get clones of it."""
+
+    def __init__(self, server_url: str, url: str):
+        self.server_url = server_url
+        self.url = url
+
+    def clone(self) -> str:
+        """A new database copied from the template (CREATE DATABASE ... TEMPLATE: no regeneration)."""
+        name = f"resync_test_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(database.sqlalchemy_url(self.server_url), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(
+                f'create database "{name}" template "{sa.engine.make_url(self.url).database}"'))
+        admin.dispose()
+        return _with_database(self.server_url, name)
+
+    def drop(self, url: str) -> None:
+        drop_database(self.server_url, url)
+
+
+@pytest.fixture(scope="session")
+def generated_template(server_url):
+    """The demo districts 01, 02, 03 with sources generated as tests/generated_data.py says, once."""
+    url = create_database(server_url)
+    with database.transaction(url) as conn:
+        migrations.ensure_tool_schema(conn)
+        districts = [registry.add(conn, code, name) for code, name, _ in generated_data.DISTRICTS]
+    demo_data.generate(url, districts, schools=generated_data.SCHOOLS, students=generated_data.STUDENTS,
+                       school_year=generated_data.SCHOOL_YEAR, seed=generated_data.SEED,
+                       as_of=generated_data.AS_OF)
+    # A template must have no open connections when it is copied.
+    database.engine(url).dispose()
+    yield GeneratedTemplate(server_url, url)
+    drop_database(server_url, url)
+
+
+@pytest.fixture
+def generated_url(generated_template, monkeypatch):
+    """Like `database_url`, but holding the three generated demo districts (a fresh copy per test)."""
+    url = generated_template.clone()
+    monkeypatch.setenv("RESYNC_DATABASE_URL", url)
+    for key, value in database.dbt_environment(url).items():
+        monkeypatch.setenv(key, value)
+    yield url
+    generated_template.drop(url)
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ Each simulated day, per district, in one transaction:
 - a withdrawal: one student's open enrollments and rosters end on the last school day;
 - a roster change: one student drops a section and adds another meeting in the same period and
   terms (so they stay scheduled);
-- new attendance for "today", the next school day after the latest recorded attendance (none
-  once the year is over), drawn from each student's record so far;
+- new attendance for "today", the district's simulated today (set by `generate --as-of`, moved
+  on one school day each time; none once the year is over), drawn from each student's record;
 - backdated corrections two to six weeks back: parent notes turning unexcused absences into
   excused ones, tardies excused, minutes corrected (modified_date is now, the date is old), and
   absences entered late for students who had no row that day;
@@ -28,9 +28,9 @@ import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy.engine import Connection
 
-from .. import database
+from .. import database, migrations
 from ..registry import District
-from . import loader
+from . import clock, loader
 from .attendance import AttendanceRecorder, Profile
 
 CHANGE_KINDS = (
@@ -74,6 +74,7 @@ def apply_changes(url: str, districts: Sequence[District], *, days: int = 1, see
     results = []
     for district in districts:
         with database.transaction(url) as conn:
+            migrations.ensure_tool_schema(conn)
             loader.ensure_generated_schema(conn, district.schema_name)
             changes = _DistrictChanges(conn, district, seed)
             for index in range(days):
@@ -160,24 +161,27 @@ class _DistrictChanges:
     # --- one day -------------------------------------------------------------------------------
 
     def one_day(self, index: int) -> None:
-        last = self._sql("select max(date) from {s}.attendance").scalar()
-        today = self._sql(
-            "select min(date) from {s}.day where instruction and attendance"
-            + (" and date > :last" if last else ""), **({"last": last} if last else {})).scalar()
-        self.days.append(today.isoformat() if today else None)
-        reference_day = today or last
-        if reference_day is None:
-            return  # a district with no school days at all
-        rng = random.Random(f"{self.seed}:{self.district.code}:change:{index}:{reference_day}")
+        # "Today" is the first school day on or after the district's simulated today; without a
+        # clock (a district not generated here), the school day after the latest attendance.
+        clock_day = clock.today(self.conn, self.district)
+        if clock_day is None:
+            last = self._sql("select max(date) from {s}.attendance").scalar()
+            clock_day = last + timedelta(days=1) if last else date.min
+        today = self._sql("select min(date) from {s}.day where instruction and attendance and date >= :c",
+                          c=clock_day).scalar()
         # "Yesterday": the last school day before today, or the last of the year once it is over.
-        yesterday = last if today is None else self._sql(
-            "select max(date) from {s}.day where instruction and attendance and date < :today",
-            today=today).scalar()
+        yesterday = self._sql("select max(date) from {s}.day where instruction and attendance and date < :c",
+                              c=today or clock_day).scalar()
+        self.days.append(today.isoformat() if today else None)
+        if today is None and yesterday is None:
+            return  # a district with no school days at all
+        rng = random.Random(f"{self.seed}:{self.district.code}:change:{index}:{today or yesterday}")
         if yesterday is not None:
             self._withdraw(rng, yesterday)
         if today is not None:
             self._change_roster(rng, today, yesterday)
             self._record_today(rng, today, yesterday)
+            clock.set_today(self.conn, self.district, today + timedelta(days=1))
         if yesterday is not None:
             self._backdated_corrections(rng, yesterday)
             self._backdated_inserts(rng, yesterday)
@@ -343,7 +347,7 @@ class _DistrictChanges:
         day = rng.choice(days)
         scheduled = self._scheduled(day)
         marked = set(self._sql("select distinct person_id, calendar_id from {s}.attendance where date = :d",
-                               d=day).tuples())
+                               d=day).all())
         unmarked = sorted(key for key in scheduled if key not in marked)
         excuse_ids = self._excuse_ids()
         next_id = self._next_attendance_id()

@@ -19,10 +19,10 @@ import time
 from datetime import date
 from typing import Sequence
 
-from .. import database
+from .. import database, migrations
 from ..errors import ResyncError
 from ..registry import District
-from . import loader
+from . import clock, loader
 from .district_year import build_district_year
 from .school_year import current_school_year, describe_year
 
@@ -42,9 +42,11 @@ def generate(url: str, districts: Sequence[District], *, schools: int = 3, stude
         year = build_district_year(district, schools=schools, students=students, end_year=end_year,
                                    as_of=as_of, seed=seed)
         with database.transaction(url) as conn:
+            migrations.ensure_tool_schema(conn)
             loader.ensure_generated_schema(conn, district.schema_name)
             counts = loader.replace_rows(conn, district.schema_name,
                                          {**year.tables, "attendance": year.attendance_rows()})
+            clock.set_today(conn, district, as_of)
         attendance_days = [d.date for d in year.plan.attendance_days if d.date < as_of]
         results.append({
             "code": district.code,

@@ -88,6 +88,10 @@ def replace_rows(conn: Connection, schema: str, tables: Mapping[str, Iterable[tu
                 written += 1
         counts[table] = written
     _restore_foreign_keys(cursor, foreign_keys)
+    # Fresh statistics, so the first queries on a new district are planned on its real sizes
+    # rather than whenever autovacuum gets to it.
+    for table in TABLE_COLUMNS:
+        cursor.execute(sql.SQL("analyze {}").format(sql.Identifier(schema, table)))
     return counts
 
 

@@ -106,6 +106,8 @@ create table period (
     non_instructional  boolean not null default false,
     modified_date      timestamptz not null default now()
 );
+-- Scheduled periods are matched by the day's bell schedule and seq.
+create index period_schedule_seq on period (period_schedule_id, seq);
 
 create table day (
     day_id             integer primary key,
@@ -119,6 +121,7 @@ create table day (
     modified_date      timestamptz not null default now(),
     unique (calendar_id, structure_id, date)
 );
+create index day_calendar_date on day (calendar_id, date);
 
 create table school_month (
     month_id      integer primary key,
@@ -216,6 +219,7 @@ create table course (
     state_code    text,
     modified_date timestamptz not null default now()
 );
+create index course_calendar on course (calendar_id);
 
 create table section (
     section_id        integer primary key,
@@ -224,6 +228,7 @@ create table section (
     teacher_person_id integer references person,
     modified_date     timestamptz not null default now()
 );
+create index section_course on section (course_id);
 
 create table section_placement (
     placement_id  integer primary key,
@@ -232,6 +237,7 @@ create table section_placement (
     term_id       integer not null references term,
     modified_date timestamptz not null default now()
 );
+create index section_placement_section on section_placement (section_id);
 
 create table roster (
     roster_id     bigint primary key,
