@@ -144,8 +144,10 @@ def run_query(conn: Connection, name: str, **arguments: Any) -> list[dict]:
             driver_connection(conn), query=sql.queries[name], **arguments)
 
 
-def live_workers(conn: Connection, stalled_after: float) -> int:
-    """Workers whose heartbeat is fresher than `stalled_after` seconds (for `resync status`)."""
+def live_workers(conn: Connection, stalled_after: float = 30.0) -> int:
+    """Workers whose heartbeat is fresher than `stalled_after` seconds (0 before any was started)."""
+    if conn.execute(sa.text("select to_regclass(:t)"), {"t": f"{QUEUE_SCHEMA}.procrastinate_workers"}).scalar() is None:
+        return 0
     with queue_search_path(conn):
         return int(conn.execute(sa.text(
             "select count(*) from procrastinate_workers"

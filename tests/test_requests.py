@@ -27,6 +27,7 @@ def test_request_runs_on_a_worker_and_ends_in_the_inbox(generated_url, cli, work
     assert request_row(generated_url, request_id)["status"] == "queued"
     listed = cli("status")
     assert f"{request_id}" in listed.output and "queued" in listed.output and "alice" in listed.output
+    assert "No worker is running" in listed.output
 
     # Another request is cancelled while queued: no worker ever runs it.
     dropped = queued(cli, "-d", "02", "-o", "Calendar", "--school-year", year, "--as", "carol")

@@ -39,6 +39,7 @@ def test_two_workers_ten_overlapping_requests(generated_url, cli, workers):
     pair = [workers.start(*FAST_WORKER), workers.start(*FAST_WORKER)]
     for process in pair:
         wait_until(lambda: "Starting worker" in workers.log(process), 90, "both workers to start")
+    assert "2 workers running." in cli("status").output
     ids = []
     for number in range(9):
         districts = ["-d", "01"] + (["-d", "02"] if number % 3 == 0 else [])

@@ -10,7 +10,7 @@ import datetime
 
 import click
 
-from .. import database, notifications, requests
+from .. import database, notifications, queue, requests
 from .common import emit_json, json_option, table, tool_transaction
 from .selection import selection_options
 
@@ -89,6 +89,9 @@ def request(districts, objects, check_dependencies, school_year, full_refresh, a
         queued = requests.submit_resync(
             conn, districts=list(districts), objects=list(objects), check_dependencies=check_dependencies,
             school_year=school_year, full_refresh=full_refresh, requested_by=_who(as_user))
+        workers = queue.live_workers(conn)
+    if not workers and not as_json:
+        click.echo("No worker is running yet: `resync worker` runs queued requests.", err=True)
     if wait_:
         if not as_json:
             click.echo(f"Queued request {queued.id}: {queued.describe()}.", err=True)
@@ -111,12 +114,13 @@ def status(request_id: int | None, as_json: bool) -> None:
             emit_json(found.as_dict()) if as_json else click.echo(_describe(found))
             return
         pending = requests.active(conn)
+        workers = queue.live_workers(conn)
     if as_json:
         emit_json([r.as_dict() for r in pending])
-    elif not pending:
-        click.echo("No request is queued or running.")
-    else:
-        click.echo(_table(pending))
+        return
+    click.echo(_table(pending) if pending else "No request is queued or running.")
+    click.echo(f"{workers} worker{'s' if workers != 1 else ''} running." if workers
+               else "No worker is running: `resync worker` runs queued requests.")
 
 
 def _table(found: list[requests.Request]) -> str:
