@@ -223,6 +223,17 @@ class ScheduleDeferrer:
             return list_all(conn)
 
     async def run(self) -> None:
+        """Run until cancelled; a lost database connection is retried, never fatal to the worker."""
+        while True:
+            try:
+                await self._run_connected()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("Schedule deferrer lost its connection; retrying in 5 s")
+                await asyncio.sleep(5)
+
+    async def _run_connected(self) -> None:
         import psycopg
 
         deferrer_task: asyncio.Task | None = None
@@ -239,6 +250,9 @@ class ScheduleDeferrer:
                         deferrer = periodic.PeriodicDeferrer(self._registry(schedules), **self.app.periodic_defaults)
                         deferrer_task = asyncio.create_task(deferrer.worker(), name="schedule deferrer")
                         loaded = signature
+                        logger.info("Schedules: %s", ", ".join(
+                            f"{s.name} {s.cron} ({s.timezone})" if s.enabled else f"{s.name} disabled"
+                            for s in schedules))
                     async for _ in listener.notifies(timeout=self.RELOAD_SECONDS, stop_after=1):
                         pass
         finally:
