@@ -21,7 +21,7 @@ as_of_option = click.option(
          "days before it.")
 school_year_option = click.option(
     "--school-year", type=click.IntRange(2000, 2100), default=None,
-    help="End year of the school year, 2024 for 2023-2024 (default: the current one).")
+    help="End year of the school year, 2024 for 2023-2024 (default: the one --as-of falls in).")
 
 
 def _stack(options):
