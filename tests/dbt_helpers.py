@@ -68,11 +68,12 @@ def state_models() -> list[str]:
     return [o.model_name for o in catalog.load()]
 
 
-def checksums(url: str, district: str | None = None) -> dict[str, tuple[int, str]]:
-    """(row count, md5 of the sorted rows) of every state table, for one district or all."""
+def checksums(url: str, district: str | None = None,
+              models: list[str] | None = None) -> dict[str, tuple[int, str]]:
+    """(row count, md5 of the sorted rows) of every state table (or those named), for one district or all."""
     result = {}
     with database.transaction(url) as conn:
-        for model in state_models():
+        for model in models or state_models():
             table = f'"{settings.STATE_SCHEMA}"."{model}"'
             where = "where t.district_id = :d" if district else ""
             row = conn.execute(sa.text(
@@ -86,3 +87,11 @@ def count_rows(url: str, model: str, where: str = "true", **params) -> int:
     with database.transaction(url) as conn:
         return conn.execute(sa.text(
             f'select count(*) from "{settings.STATE_SCHEMA}"."{model}" where {where}'), params).scalar()
+
+
+def empty_sources(conn, schema: str) -> None:
+    """Delete every row of a district's sources: the district stays registered, with no data."""
+    from orchestrator.sources import SOURCE_TABLES
+
+    tables = ", ".join(f'"{schema}"."{t}"' for t in (*SOURCE_TABLES, "delete_log"))
+    conn.execute(sa.text(f"truncate {tables}"))

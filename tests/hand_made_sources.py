@@ -80,10 +80,3 @@ def fill(conn: Connection, schema: str, code: str, year: int) -> None:
         cursor.execute(_SOURCES.format(code=code, year=year, prev=year - 1, before=year - 2))
     conn.execute(sa.text("set local search_path to default"))
 
-
-def empty(conn: Connection, schema: str) -> None:
-    """Delete every row of a district's sources (the district exists but has no data)."""
-    from orchestrator.sources import SOURCE_TABLES
-
-    tables = ", ".join(f'"{schema}"."{t}"' for t in SOURCE_TABLES)
-    conn.execute(sa.text(f"truncate {tables}"))

@@ -1,63 +1,52 @@
 """The state tables: district-scoped replacement, idempotence, graph selection, locking, scope vars.
 
-Every test starts from a copy of one session template: three registered districts filled with the
-hand-made sources, state tables built for the current school year.
+Most tests start from a copy of one session template: the three generated demo districts
+(tests/generated_data.py) with their state tables built. Two school years side by side come from
+the tiny hand-made district (tests/hand_made_sources.py).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 
 import pytest
 import sqlalchemy as sa
+from dbt_helpers import (checksums, count_rows, dbt, dbt_subprocess, empty_sources, parsed_manifest,
+                         project_models, state_models)
+from generated_data import DISTRICTS, SCHOOL_YEAR
 
-from orchestrator import database, migrations, registry, resync, settings
 import hand_made_sources
-from dbt_helpers import (checksums, count_rows, dbt, dbt_subprocess, parsed_manifest, project_models,
-                         state_models)
+from orchestrator import database, migrations, registry, resync, settings
 
-YEAR = resync.current_school_year()
-DISTRICTS = ("01", "02", "03")
+CODES = tuple(code for code, _, _ in DISTRICTS)
+#: dbt on the generated districts: their school year is not the current one, so say which.
+run = functools.partial(dbt, school_year=SCHOOL_YEAR)
 
 
 def _admin(server_url: str):
     return sa.create_engine(database.sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
 
 
-def _url_of(server_url: str, name: str) -> str:
-    return sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
-def state_template(server_url):
-    """A database to copy: registry, three hand-made districts, state tables built (all districts)."""
-    name = f"resync_state_template_{uuid.uuid4().hex[:8]}"
-    admin = _admin(server_url)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-    url = _url_of(server_url, name)
-    with database.transaction(url) as conn:
-        migrations.ensure_tool_schema(conn)
-        for code in DISTRICTS:
-            district = registry.add(conn, code, f"District {code}")
-            hand_made_sources.fill(conn, district.schema_name, code, YEAR)
-    dbt(url, "run")
+def state_template(generated_template):
+    """The generated districts with every state table built, to copy from."""
+    url = generated_template.clone()
+    run(url, "run")
     database.engine(url).dispose()  # a template must have no open connection when it is copied
-    yield name
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-    admin.dispose()
+    yield sa.engine.make_url(url).database
+    generated_template.drop(url)
 
 
 @pytest.fixture
 def state_url(server_url, state_template, monkeypatch):
-    """A fresh copy of the template; the CLI and dbt point at it."""
+    """A fresh copy of the built template; the CLI and dbt point at it."""
     name = f"resync_test_{uuid.uuid4().hex[:12]}"
     admin = _admin(server_url)
     with admin.connect() as conn:
         conn.execute(sa.text(f'create database "{name}" template "{state_template}"'))
-    url = _url_of(server_url, name)
+    url = sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
     monkeypatch.setenv("RESYNC_DATABASE_URL", url)
     for key, value in database.dbt_environment(url).items():
         monkeypatch.setenv(key, value)
@@ -75,39 +64,37 @@ def _execute(url: str, *statements: str) -> None:
 
 
 def test_template_holds_every_state_table_for_every_district(state_url):
-    for code in DISTRICTS:
-        counts = {model: n for model, (n, _) in checksums(state_url, code).items()}
-        empty = [m for m, n in counts.items() if n == 0 and m != "att_day_aggregation"]
+    for code in CODES:
+        empty = [m for m, (n, _) in checksums(state_url, code).items() if n == 0]
         assert not empty, f"district {code} has no rows in {empty}"
-    # Year-scoped tables hold the current school year only; district-scoped ones all rows.
-    assert count_rows(state_url, "calendar", "end_year <> :y", y=YEAR) == 0
-    assert count_rows(state_url, "calendar") == 2 * len(DISTRICTS)
-    assert count_rows(state_url, "person_identity") == 3 * len(DISTRICTS)
+    assert count_rows(state_url, "calendar", "end_year <> :y", y=SCHOOL_YEAR) == 0
 
 
 def test_run_for_one_district_replaces_it_and_leaves_the_others_identical(state_url):
-    before = {code: checksums(state_url, code) for code in DISTRICTS}
+    before = {code: checksums(state_url, code) for code in CODES}
     for schema in ("district_01", "district_02"):
         _execute(state_url,
                  f"update {schema}.school set name = name || ' renamed'",
-                 f"delete from {schema}.attendance_excuse where code = 'EX'",
-                 f"update {schema}.enrollment set end_date = start_date + 30 where enrollment_id = 900")
-    dbt(state_url, "run", districts=["01"])
+                 f"update {schema}.attendance_excuse set description = 'changed'"
+                 f" where excuse_id = (select min(excuse_id) from {schema}.attendance_excuse)",
+                 f"update {schema}.enrollment set end_date = start_date + 7"
+                 f" where enrollment_id = (select min(enrollment_id) from {schema}.enrollment)")
+    run(state_url, "run", districts=["01"])
     for code in ("02", "03"):
         assert checksums(state_url, code) == before[code], f"district {code} changed"
     after = checksums(state_url, "01")
     changed = {m for m in state_models() if after[m] != before["01"][m]}
-    assert changed == {"school", "attendance_excuse", "enrollment"}
-    assert count_rows(state_url, "school", "district_id = '01' and name like '%renamed'") == 2
-    assert count_rows(state_url, "attendance_excuse", "district_id = '01' and code = 'EX'") == 0
+    assert changed == {"school", "attendance_excuse", "enrollment", "att_day_aggregation"}
+    assert count_rows(state_url, "school", "district_id = '01' and name not like '%renamed'") == 0
+    assert count_rows(state_url, "attendance_excuse", "district_id = '01' and description = 'changed'") == 1
     assert count_rows(state_url, "school", "district_id = '02' and name like '%renamed'") == 0
 
 
 def test_emptied_source_then_resync_leaves_no_rows_for_that_district(state_url):
     others = {code: checksums(state_url, code) for code in ("01", "03")}
     with database.transaction(state_url) as conn:
-        hand_made_sources.empty(conn, "district_02")
-    dbt(state_url, "run", districts=["02"])
+        empty_sources(conn, "district_02")
+    run(state_url, "run", districts=["02"])
     assert all(n == 0 for n, _ in checksums(state_url, "02").values())
     for code, sums in others.items():
         assert checksums(state_url, code) == sums
@@ -115,67 +102,79 @@ def test_emptied_source_then_resync_leaves_no_rows_for_that_district(state_url):
 
 def test_rerun_is_idempotent(state_url):
     before = checksums(state_url)
-    dbt(state_url, "run")  # the template was built by the same run
+    run(state_url, "run")  # the template was built by the same run
     assert checksums(state_url) == before
 
 
 def test_select_without_plus_leaves_parents_untouched_and_with_plus_rebuilds_them(state_url):
     _execute(state_url,
-             "update district_01.calendar set name = 'Renamed' where calendar_id = 10",
-             "update district_01.enrollment set service_type = 'N' where enrollment_id = 900")
+             "update district_01.calendar set name = 'Renamed'",
+             "update district_01.enrollment set service_type = 'N'"
+             " where enrollment_id = (select min(enrollment_id) from district_01.enrollment)")
+    calendars = count_rows(state_url, "calendar", "district_id = '01'")
     calendar_before = checksums(state_url, "01")["calendar"]
 
-    result = dbt(state_url, "run", "--select", "enrollment", districts=["01"])
+    result = run(state_url, "run", "--select", "enrollment", districts=["01"])
     assert [n.model for n in result.nodes] == ["enrollment"]
     assert checksums(state_url, "01")["calendar"] == calendar_before
-    assert count_rows(state_url, "enrollment", "district_id = '01' and service_type = 'N'") == 1
+    assert count_rows(state_url, "enrollment", "district_id = '01' and service_type = 'N'") >= 1
 
-    result = dbt(state_url, "run", "--select", "+enrollment", districts=["01"])
+    result = run(state_url, "run", "--select", "+enrollment", districts=["01"])
     ran = [n.model for n in result.nodes]
     assert ran.index("calendar") < ran.index("enrollment") and "district" in ran
-    assert "behavior" not in ran
-    assert count_rows(state_url, "calendar", "district_id = '01' and name = 'Renamed'") == 1
+    assert "behavior" not in ran and "att_day_aggregation" not in ran
+    assert count_rows(state_url, "calendar", "district_id = '01' and name = 'Renamed'") == calendars
 
 
-def test_other_school_years_are_untouched(state_url):
-    dbt(state_url, "run", "--select", "calendar", school_year=YEAR - 1)
-    previous = count_rows(state_url, "calendar", "end_year = :y", y=YEAR - 1)
-    assert previous == len(DISTRICTS)
-    others = [checksums(state_url, code)["calendar"] for code in ("02", "03")]
-    _execute(state_url, "update district_01.calendar set name = 'Renamed'")
-    dbt(state_url, "run", "--select", "calendar", districts=["01"])  # the default: current year
-    assert count_rows(state_url, "calendar", "name = 'Renamed'") == 2  # 01's two of the current year
-    assert count_rows(state_url, "calendar", "end_year = :y and name <> 'Renamed'", y=YEAR - 1) == previous
-    assert [checksums(state_url, code)["calendar"] for code in ("02", "03")] == others
+def test_other_school_years_are_untouched_and_the_default_is_the_current_one(database_url):
+    """The hand-made district: two school years, the newer one current (no school_year var)."""
+    year = resync.current_school_year()
+    with database.transaction(database_url) as conn:
+        migrations.ensure_tool_schema(conn)
+        for code in ("01", "02"):
+            hand_made_sources.fill(conn, registry.add(conn, code, f"District {code}").schema_name, code, year)
+    dbt(database_url, "run", "--select", "calendar", school_year=year - 1)
+    dbt(database_url, "run", "--select", "calendar")
+    assert count_rows(database_url, "calendar", "end_year = :y", y=year - 1) == 2
+    assert count_rows(database_url, "calendar", "end_year = :y", y=year) == 4
+    before = checksums(database_url, "02", ["calendar"])
+
+    _execute(database_url, "update district_01.calendar set name = 'Renamed'",
+             "update district_02.calendar set name = 'Renamed'")
+    dbt(database_url, "run", "--select", "calendar", districts=["01"])
+    assert count_rows(database_url, "calendar", "name = 'Renamed'") == 2  # 01's, of the current year
+    assert count_rows(database_url, "calendar", "name = 'Renamed' and end_year = :y", y=year) == 2
+    assert checksums(database_url, "02", ["calendar"]) == before
 
 
 def test_full_refresh_rebuilds_from_scratch_and_refuses_a_narrowed_scope(state_url):
     # A row no run owns (an unregistered district) survives runs but not a full refresh.
     _execute(state_url, "insert into state.school (district_id, school_id, number, name)"
                         " values ('99', 1, '1', 'Gone')")
-    dbt(state_url, "run", "--select", "school")
+    schools = count_rows(state_url, "school")
+    run(state_url, "run", "--select", "school")
     assert count_rows(state_url, "school", "district_id = '99'") == 1
 
-    refused = dbt(state_url, "run", "--select", "school", "--full-refresh", districts=["01"],
+    refused = run(state_url, "run", "--select", "school", "--full-refresh", districts=["01"],
                   expect_success=False)
     assert not refused.success and "cannot be narrowed" in refused.error
     assert count_rows(state_url, "school", "district_id = '99'") == 1
 
-    dbt(state_url, "run", "--select", "school", "--full-refresh")
+    run(state_url, "run", "--select", "school", "--full-refresh")
     assert count_rows(state_url, "school", "district_id = '99'") == 0
-    assert count_rows(state_url, "school") == 2 * len(DISTRICTS)
+    assert count_rows(state_url, "school") == schools - 1
 
 
 def test_unregistered_district_is_a_clear_error_and_changes_nothing(state_url):
     before = checksums(state_url)
-    result = dbt(state_url, "run", "--select", "school", districts=["1"], expect_success=False)
+    result = run(state_url, "run", "--select", "school", districts=["1"], expect_success=False)
     assert "District 1 is not registered" in result.error
     assert checksums(state_url) == before
 
 
 def test_no_registered_district_builds_typed_empty_tables(state_url):
     _execute(state_url, "delete from resync.district", "drop schema state cascade")
-    dbt(state_url, "run")
+    run(state_url, "run")
     assert all(n == 0 for n, _ in checksums(state_url).values())
     with database.transaction(state_url) as conn:
         kind = conn.execute(sa.text(
@@ -202,7 +201,7 @@ def test_a_replicated_schema_only_needs_matching_names(state_url):
     _execute(state_url, *statements)
     with database.transaction(state_url) as conn:
         registry.add(conn, "04", "Replica", schema="replica_04")
-    dbt(state_url, "run", districts=["04"])
+    run(state_url, "run", districts=["04"])
     replica = checksums(state_url, "04")
     original = checksums(state_url, "03")
     assert {m: n for m, (n, _) in replica.items()} == {m: n for m, (n, _) in original.items()}
@@ -219,7 +218,7 @@ def test_concurrent_runs_for_one_district_leave_no_duplicates(state_url, tmp_pat
     with database.engine(state_url).connect() as blocker:
         blocker.execute(sa.text("lock table state.enrollment in share mode"))
         runs = [dbt_subprocess(state_url, "run", "--select", "enrollment", districts=["01"],
-                               work_dir=tmp_path / str(n)) for n in range(2)]
+                               school_year=SCHOOL_YEAR, work_dir=tmp_path / str(n)) for n in range(2)]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             blocker.execute(sa.text("select pg_stat_clear_snapshot()"))  # else cached per transaction
