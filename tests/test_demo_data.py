@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 import generated_data as gd
 from orchestrator import database, demo_data, migrations, registry, sources
+from orchestrator.errors import ResyncError
 from orchestrator.demo_data.school_year import current_school_year
 
 SCHEMAS = [schema for _, _, schema in gd.DISTRICTS]
@@ -184,6 +185,35 @@ def test_same_seed_same_rows_another_seed_other_rows(generated_url, database_url
     demo_data.generate(database_url, [abbott], seed=gd.SEED, **options)
     assert _checksums(database_url, "district_01") == reference
     assert _scalar(database_url, "select count(*) from district_01.delete_log") == 0
+
+
+def test_a_failed_generation_leaves_the_district_as_it_was(generated_url, monkeypatch):
+    from orchestrator.demo_data.district_year import DistrictYear
+
+    abbott = _districts(generated_url)[0]
+    before = _checksums(generated_url, abbott.schema_name)
+    rows = DistrictYear.attendance_rows
+
+    def failing_midway(self):
+        for count, row in enumerate(rows(self)):
+            if count == 100:
+                raise RuntimeError("the generator failed half-way")
+            yield row
+
+    monkeypatch.setattr(DistrictYear, "attendance_rows", failing_midway)
+    with pytest.raises(RuntimeError):
+        demo_data.generate(generated_url, [abbott], schools=1, students=10, school_year=2025, seed=9)
+    assert _checksums(generated_url, abbott.schema_name) == before
+
+
+def test_a_schema_this_tool_did_not_create_is_not_overwritten(database_url):
+    with database.transaction(database_url) as conn:
+        migrations.ensure_tool_schema(conn)
+        sources.create_source_schema(conn, "replica")
+        conn.execute(sa.text("drop table replica.delete_log"))
+        replica = registry.add(conn, "05", "Replica", schema="replica")
+    with pytest.raises(ResyncError, match="not a source schema created by"):
+        demo_data.generate(database_url, [replica], students=5)
 
 
 def test_the_generated_districts_match_their_documented_constants(generated):

@@ -276,28 +276,7 @@ class DistrictYearBuilder:
                 self._add("term", (term_id, term_schedule_id, name, seq, start, end))
                 cal.terms.append((term_id, start, end))
 
-            lunch_seq = periods_total // 2 + 1
-            schedule_ids = []
-            for kind, share, target in (("Regular", 1.0, cal.regular), ("Early release", _EARLY_RELEASE_SHARE, cal.early)):
-                schedule_id = self.ids.next("period_schedule")
-                schedule_ids.append(schedule_id)
-                self._add("period_schedule", (schedule_id, cal.structure_id, kind))
-                number = 0
-                for seq in range(1, periods_total + 1):
-                    period_id = self.ids.next("period")
-                    if seq == lunch_seq:
-                        lunch = _LUNCH_MINUTES[0 if kind == "Regular" else 1]
-                        self._add("period", (period_id, schedule_id, "Lunch", seq, lunch, True))
-                        lunch_ids = list(cal.lunch_ids)
-                        lunch_ids[0 if kind == "Regular" else 1] = period_id
-                        cal.lunch_ids = tuple(lunch_ids)
-                        continue
-                    number += 1
-                    period_minutes = round(minutes * share)
-                    self._add("period", (period_id, schedule_id, f"Period {number}", seq, period_minutes, False))
-                    target[seq] = (period_id, period_minutes)
-
-            regular_id, early_id = schedule_ids
+            regular_id, early_id = self._bell_schedules(cal, periods_total, minutes)
             for day in self.plan.days:
                 schedule = (early_id if day.early_release else regular_id) if day.instruction else None
                 self._add("day", (self.ids.next("day"), cal.calendar_id, cal.structure_id, schedule,
@@ -316,6 +295,31 @@ class DistrictYearBuilder:
                 cal.excuse_ids[excuse.code] = excuse_id
                 self._add("attendance_excuse", (excuse_id, cal.calendar_id, excuse.code, excuse.description,
                                                 excuse.status, excuse.excuse, excuse.state_code))
+
+    def _bell_schedules(self, cal: SchoolCalendar, periods_total: int, minutes: int) -> tuple[int, int]:
+        """A regular and an early-release bell schedule with the same seqs; lunch mid-day."""
+        lunch_seq = periods_total // 2 + 1
+        schedule_ids, lunch_ids = [], []
+        for name, share, lunch_minutes, instructional in (
+            ("Regular", 1.0, _LUNCH_MINUTES[0], cal.regular),
+            ("Early release", _EARLY_RELEASE_SHARE, _LUNCH_MINUTES[1], cal.early),
+        ):
+            schedule_id = self.ids.next("period_schedule")
+            schedule_ids.append(schedule_id)
+            self._add("period_schedule", (schedule_id, cal.structure_id, name))
+            number = 0
+            for seq in range(1, periods_total + 1):
+                period_id = self.ids.next("period")
+                if seq == lunch_seq:
+                    self._add("period", (period_id, schedule_id, "Lunch", seq, lunch_minutes, True))
+                    lunch_ids.append(period_id)
+                    continue
+                number += 1
+                period_minutes = round(minutes * share)
+                self._add("period", (period_id, schedule_id, f"Period {number}", seq, period_minutes, False))
+                instructional[seq] = (period_id, period_minutes)
+        cal.lunch_ids = (lunch_ids[0], lunch_ids[1])
+        return schedule_ids[0], schedule_ids[1]
 
     def _behavior_resolution_types(self) -> None:
         self.resolution_type_ids = {}
