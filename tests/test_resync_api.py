@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from orchestrator import catalog, database, missing_parents, resync, settings
 from orchestrator.errors import ResyncError
 
-# The generated districts of test_resync_cli (one template per session, a clone per test).
-from test_resync_cli import generated_template, generated_url  # noqa: F401
+from generated_data import SCHOOL_YEAR
 
 EVERY_LEAF = ["AttDayAggregation", "Behavior", "AtRisk", "AdultEd", "ALPSS", "SchoolMonth"]
 
@@ -28,7 +27,7 @@ def test_every_catalog_edge_names_its_parent_columns():
 def test_build_plan_validates_and_touches_nothing(generated_url):
     with database.transaction(generated_url) as conn:
         plan = resync.build_plan(conn, ["02", "01", "02"], ["day", "CALENDAR"], check_dependencies=True,
-                                 school_year=None)
+                                 school_year=SCHOOL_YEAR)
         assert conn.execute(sa.text("select to_regnamespace(:s)"), {"s": settings.STATE_SCHEMA}).scalar() is None
     assert plan.district_codes == ["01", "02"]
     assert [o.campus_name for o in plan.requested] == ["Calendar", "Day"]
@@ -37,17 +36,17 @@ def test_build_plan_validates_and_touches_nothing(generated_url):
     assert [o.campus_name for o in plan.added_by_dependencies] == ["District", "School", "ScheduleStructure",
                                                                    "PeriodSchedule"]
     document = plan.as_dict()
-    assert document["school_year"] == resync.current_school_year()
+    assert document["school_year"] == SCHOOL_YEAR
     assert document["dbt_command"].split("--select ")[1].startswith("+calendar +day --vars")
     assert "Objects, in order:" in plan.describe()
 
     with database.transaction(generated_url) as conn, pytest.raises(ResyncError, match="Unknown object 'dya'"):
-        resync.build_plan(conn, ["01"], ["dya"], check_dependencies=False, school_year=None)
+        resync.build_plan(conn, ["01"], ["dya"], check_dependencies=False, school_year=SCHOOL_YEAR)
 
 
 def test_execute_reports_progress_parents_first_and_rows_per_district(generated_url):
     with database.transaction(generated_url) as conn:
-        plan = resync.build_plan(conn, ["01", "03"], ["Enrollment"], check_dependencies=True, school_year=None)
+        plan = resync.build_plan(conn, ["01", "03"], ["Enrollment"], check_dependencies=True, school_year=SCHOOL_YEAR)
     events: list[resync.Progress] = []
     result = resync.execute(plan, url=generated_url, on_progress=events.append)
     assert result.ok, result.error
@@ -72,7 +71,7 @@ def test_execute_reports_progress_parents_first_and_rows_per_district(generated_
 def test_a_full_resync_of_every_object_leaves_no_missing_parents(generated_url):
     """Every object, every edge: the parent columns exist on both sides and generated data is whole."""
     with database.transaction(generated_url) as conn:
-        plan = resync.build_plan(conn, ["01"], EVERY_LEAF, check_dependencies=True, school_year=None)
+        plan = resync.build_plan(conn, ["01"], EVERY_LEAF, check_dependencies=True, school_year=SCHOOL_YEAR)
     assert {o.campus_name for o in plan.objects} == {o.campus_name for o in catalog.load()}
     result = resync.execute(plan, url=generated_url)
     assert result.ok, result.error

@@ -12,14 +12,15 @@ import shlex
 import shutil
 import subprocess
 import sys
-import uuid
 
 import pytest
 import sqlalchemy as sa
 
+from generated_data import SCHOOL_YEAR as YEAR
 from orchestrator import catalog, database, resync, settings
 
-YEAR = resync.current_school_year()
+#: The generated districts hold school year 2023-2024, not the current one.
+IN_YEAR = ("--school-year", str(YEAR))
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -101,7 +102,7 @@ def test_objects_tree_of_an_unknown_object_suggests_names(cli):
 # --- resync run: the plan ------------------------------------------------------------------
 
 def test_dry_run_shows_the_plan_and_the_dbt_command_and_changes_nothing(cli, generated_url):
-    result = cli("run", "-d", "02", "-d", "01", "-o", "attendanceexcuse", "--check-dependencies", "--dry-run")
+    result = cli("run", *IN_YEAR, "-d", "02", "-d", "01", "-o", "attendanceexcuse", "--check-dependencies", "--dry-run")
     assert result.exit_code == 0, result.output
     assert f"school year {YEAR - 1}-{YEAR}" in result.output
     assert "Districts: 01 Abbott, 02 Campus" in result.output
@@ -118,7 +119,7 @@ def test_dry_run_shows_the_plan_and_the_dbt_command_and_changes_nothing(cli, gen
     ]
     assert _state_tables(generated_url) == set()
 
-    document = _json(cli("run", "-d", "01", "-o", "Calendar", "-o", "school", "--dry-run", "--json"))
+    document = _json(cli("run", *IN_YEAR, "-d", "01", "-o", "Calendar", "-o", "school", "--dry-run", "--json"))
     assert document["dry_run"] is True
     assert [o["object"] for o in document["plan"]["objects"]] == ["School", "Calendar"]
     assert document["plan"]["dbt_command"].endswith("--select school calendar --vars '{\"districts\": [\"01\"], "
@@ -127,7 +128,7 @@ def test_dry_run_shows_the_plan_and_the_dbt_command_and_changes_nothing(cli, gen
 
 
 def test_the_printed_dbt_command_does_the_same_by_hand(cli, generated_url, tmp_path):
-    command = _json(cli("run", "-d", "01", "-o", "School", "--check-dependencies", "--dry-run", "--json"))["plan"]["dbt_command"]
+    command = _json(cli("run", *IN_YEAR, "-d", "01", "-o", "School", "--check-dependencies", "--dry-run", "--json"))["plan"]["dbt_command"]
     environment = dict(os.environ, **database.dbt_environment(generated_url),
                        DBT_TARGET_PATH=str(tmp_path / "target"), DBT_LOG_PATH=str(tmp_path / "logs"))
     dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
@@ -137,7 +138,7 @@ def test_the_printed_dbt_command_does_the_same_by_hand(cli, generated_url, tmp_p
     by_hand = _state_snapshot(generated_url)
     assert set(by_hand) == {"district", "school"}
 
-    result = cli("run", "-d", "01", "-o", "School", "--check-dependencies", "--yes")
+    result = cli("run", *IN_YEAR, "-d", "01", "-o", "School", "--check-dependencies", "--yes")
     assert result.exit_code == 0, result.output
     assert _state_snapshot(generated_url).keys() == by_hand.keys()
     assert {t: len(rows) for t, rows in _state_snapshot(generated_url).items()} == \
@@ -147,7 +148,7 @@ def test_the_printed_dbt_command_does_the_same_by_hand(cli, generated_url, tmp_p
 # --- resync run: running -------------------------------------------------------------------
 
 def test_run_with_dependencies_replaces_the_chosen_district_and_reports_rows(cli, generated_url):
-    result = cli("run", "-d", "01", "-o", "AttendanceExcuse", "--check-dependencies", "--yes", "--json")
+    result = cli("run", *IN_YEAR, "-d", "01", "-o", "AttendanceExcuse", "--check-dependencies", "--yes", "--json")
     assert result.exit_code == 0, result.output
     document = _json(result)
     assert document["ok"] is True and document["error"] is None
@@ -164,18 +165,18 @@ def test_run_with_dependencies_replaces_the_chosen_district_and_reports_rows(cli
 
     # A second district: its rows arrive, the first district's rows stay as they were.
     before = _query(generated_url, "select * from state.attendance_excuse where district_id = '01' order by excuse_id")
-    assert cli("run", "-d", "02", "-o", "AttendanceExcuse", "--check-dependencies", "--yes").exit_code == 0
+    assert cli("run", *IN_YEAR, "-d", "02", "-o", "AttendanceExcuse", "--check-dependencies", "--yes").exit_code == 0
     assert _query(generated_url, "select * from state.attendance_excuse where district_id = '01' order by excuse_id") == before
     assert _query(generated_url, "select distinct district_id from state.attendance_excuse order by 1") == [("01",), ("02",)]
 
 
 def test_run_asks_first_and_takes_several_objects_and_districts_in_any_case(cli, generated_url):
-    declined = cli("run", "-d", "01", "-d", "03", "-o", "SCHOOL", "-o", "district", input="n\n")
+    declined = cli("run", *IN_YEAR, "-d", "01", "-d", "03", "-o", "SCHOOL", "-o", "district", input="n\n")
     assert _one_error_line(declined) == "Error: Cancelled: nothing was changed."
     assert "Resync now? [y/N]" in declined.output and "Districts: 01 Abbott, 03 Cedar Valley" in declined.output
     assert _state_tables(generated_url) == set()
 
-    accepted = cli("run", "-d", "01", "-d", "03", "-o", "SCHOOL", "-o", "district", input="y\n")
+    accepted = cli("run", *IN_YEAR, "-d", "01", "-d", "03", "-o", "SCHOOL", "-o", "district", input="y\n")
     assert accepted.exit_code == 0, accepted.output
     # Progress, one line per finished object (stderr is not a terminal here).
     assert "[1/2] District: success" in accepted.stderr and "[2/2] School: success" in accepted.stderr
@@ -187,7 +188,7 @@ def test_run_asks_first_and_takes_several_objects_and_districts_in_any_case(cli,
 
 
 def test_without_dependencies_missing_parents_are_reported_with_advice(cli, generated_url):
-    result = cli("run", "-d", "01", "-o", "Enrollment", "--yes")
+    result = cli("run", *IN_YEAR, "-d", "01", "-o", "Enrollment", "--yes")
     assert result.exit_code == 0, result.output
     enrollments = _scalar(generated_url, "select count(*) from state.enrollment where district_id = '01'")
     assert enrollments > 0
@@ -195,7 +196,7 @@ def test_without_dependencies_missing_parents_are_reported_with_advice(cli, gene
     assert f"Enrollment in district 01: {enrollments} rows whose PersonIdentity is missing at the state." in result.output
     assert "rerun with --check-dependencies" in result.output
 
-    fixed = _json(cli("run", "-d", "01", "-o", "Enrollment", "--check-dependencies", "--yes", "--json"))
+    fixed = _json(cli("run", *IN_YEAR, "-d", "01", "-o", "Enrollment", "--check-dependencies", "--yes", "--json"))
     assert fixed["ok"] and fixed["missing_parents"] == [] and fixed["advice"] is None
 
     # Rebuilding a parent alone is checked too: children kept at the state whose parent is gone.
@@ -204,14 +205,14 @@ def test_without_dependencies_missing_parents_are_reported_with_advice(cli, gene
         conn.execute(sa.text("set local session_replication_role = replica"))
         conn.execute(sa.text("delete from district_01.calendar where calendar_id ="
                              " (select min(calendar_id) from district_01.enrollment)"))
-    after = _json(cli("run", "-d", "01", "-o", "Calendar", "--yes", "--json"))
+    after = _json(cli("run", *IN_YEAR, "-d", "01", "-o", "Calendar", "--yes", "--json"))
     assert after["ok"]
     orphaned = {(m["child"], m["parent"]) for m in after["missing_parents"]}
     assert ("Enrollment", "Calendar") in orphaned
     assert after["advice"].startswith("Some rows point at parents")
 
 
-def test_school_year_option_and_a_year_without_calendars(cli, generated_url):
+def test_school_year_option_and_years_without_calendars(cli, generated_url):
     result = _json(cli("run", "-d", "01", "-o", "Calendar", "--school-year", str(YEAR), "--yes", "--json"))
     assert result["ok"] and result["plan"]["school_year"] == YEAR
     assert _query(generated_url, "select distinct end_year from state.calendar") == [(YEAR,)]
@@ -220,16 +221,23 @@ def test_school_year_option_and_a_year_without_calendars(cli, generated_url):
     refused = cli("run", "-d", "01", "-d", "02", "-o", "Calendar", "--school-year", "2001", "--yes")
     assert _one_error_line(refused) == ("Error: No calendar of school year 2000-2001 exists in districts"
                                         " 01 Abbott, 02 Campus; choose another --school-year.")
-    assert _state_snapshot(generated_url) == before
+    # Without --school-year the current school year is meant; the generated districts lack it.
+    current = resync.current_school_year()
+    by_default = cli("run", "-d", "03", "-o", "Day", "--yes")
+    assert _one_error_line(by_default) == (f"Error: No calendar of school year {current - 1}-{current} exists in"
+                                           " district 03 Cedar Valley; choose another --school-year.")
+    # District-scoped objects need no calendar: the school year does not apply to them.
+    assert cli("run", "-d", "03", "-o", "School", "--yes").exit_code == 0
+    assert _state_snapshot(generated_url)["calendar"] == before["calendar"]
 
 
 def test_full_refresh_needs_every_district(cli, generated_url):
-    narrowed = cli("run", "-d", "01", "-o", "School", "--full-refresh", "--yes")
+    narrowed = cli("run", *IN_YEAR, "-d", "01", "-o", "School", "--full-refresh", "--yes")
     assert _one_error_line(narrowed) == ("Error: A full refresh rebuilds the tables for every registered district,"
                                          " so it cannot be narrowed: add -d 02 -d 03 or leave out --full-refresh.")
     assert _state_tables(generated_url) == set()
 
-    document = _json(cli("run", "-d", "01", "-d", "02", "-d", "03", "-o", "School", "--full-refresh", "--yes", "--json"))
+    document = _json(cli("run", *IN_YEAR, "-d", "01", "-d", "02", "-d", "03", "-o", "School", "--full-refresh", "--yes", "--json"))
     assert document["ok"], document["error"]
     assert document["plan"]["full_refresh"] is True and "--full-refresh" in document["plan"]["dbt_command"]
     assert _query(generated_url, "select distinct district_id from state.school order by 1") == [("01",), ("02",), ("03",)]
@@ -248,7 +256,7 @@ def test_full_refresh_needs_every_district(cli, generated_url):
      "Error: District code '0-1' is not valid: use 1 to 16 letters and digits, such as 01."),
 ])
 def test_bad_input_is_one_sentence_and_changes_nothing(cli, generated_url, args, message):
-    result = cli("run", *args, "--yes")
+    result = cli("run", *IN_YEAR, *args, "--yes")
     assert _one_error_line(result) == message
     assert _state_tables(generated_url) == set()
 
@@ -271,7 +279,7 @@ def state_without_attendance(tmp_path, monkeypatch):
 
 
 def test_attendance_objects_are_refused_when_the_state_does_not_subscribe(cli, generated_url, state_without_attendance):
-    refused = cli("run", "-d", "01", "-o", "AttendanceExcuse", "--yes")
+    refused = cli("run", *IN_YEAR, "-d", "01", "-o", "AttendanceExcuse", "--yes")
     assert _one_error_line(refused) == ("Error: Utah does not subscribe to AttendanceExcuse, so it cannot be"
                                         " resynced (the subscriptions are vars.subscribed_objects in dbt_project.yml).")
     listed = _json(cli("objects", "--json"))
@@ -281,7 +289,7 @@ def test_attendance_objects_are_refused_when_the_state_does_not_subscribe(cli, g
 
 
 def test_a_sql_failure_keeps_finished_objects_and_rolls_back_the_failed_one(cli, generated_url):
-    assert cli("run", "-d", "01", "-o", "AttendanceExcuse", "--check-dependencies", "--yes").exit_code == 0
+    assert cli("run", *IN_YEAR, "-d", "01", "-o", "AttendanceExcuse", "--check-dependencies", "--yes").exit_code == 0
     before = _state_snapshot(generated_url)
     # The district renames a column the Calendar object reads, and changes a school's name.
     with database.transaction(generated_url) as conn:
@@ -289,7 +297,7 @@ def test_a_sql_failure_keeps_finished_objects_and_rolls_back_the_failed_one(cli,
         conn.execute(sa.text("update district_01.school set name = 'Renamed' where school_id ="
                              " (select min(school_id) from district_01.school)"))
 
-    result = cli("run", "-d", "01", "-o", "AttendanceExcuse", "--check-dependencies", "--yes", "--json")
+    result = cli("run", *IN_YEAR, "-d", "01", "-o", "AttendanceExcuse", "--check-dependencies", "--yes", "--json")
     assert result.exit_code == 1
     document = _json(result)
     assert document["ok"] is False
@@ -307,40 +315,3 @@ def test_a_sql_failure_keeps_finished_objects_and_rolls_back_the_failed_one(cli,
     assert ("Renamed",) in _query(generated_url, "select name from state.school where district_id = '01'")
 
 
-
-# --- generated data ------------------------------------------------------------------------
-# Until tests/conftest.py offers the shared `generated_url` fixture, this module builds its own:
-# one generated template per session, cloned for each test (a clone takes a fraction of a second).
-
-@pytest.fixture(scope="session")
-def generated_template(server_url):
-    from conftest import create_database
-
-    from orchestrator import demo_data, migrations, registry
-
-    url = create_database(server_url)
-    with database.transaction(url) as conn:
-        migrations.ensure_tool_schema(conn)
-        districts = [registry.add(conn, code, name)
-                     for code, name in (("01", "Abbott"), ("02", "Campus"), ("03", "Cedar Valley"))]
-    demo_data.generate(url, districts, schools=2, students=40, school_year=None, seed=1)
-    database.engine(url).dispose()  # a template must have no open connections
-    return url
-
-
-@pytest.fixture
-def generated_url(server_url, generated_template, monkeypatch):
-    from conftest import _with_database, drop_database
-
-    name = f"resync_test_{uuid.uuid4().hex[:12]}"
-    template = sa.engine.make_url(generated_template).database
-    admin = sa.create_engine(database.sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}" template "{template}"'))
-    admin.dispose()
-    url = _with_database(server_url, name)
-    monkeypatch.setenv("RESYNC_DATABASE_URL", url)
-    for key, value in database.dbt_environment(url).items():
-        monkeypatch.setenv(key, value)
-    yield url
-    drop_database(server_url, url)
