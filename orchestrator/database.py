@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -14,8 +15,10 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from . import settings
 from .errors import ResyncError
 
-# pgserver logs every step at INFO; the CLI's users do not need that.
+# pgserver logs every step at INFO, and warns on every start when XDG_RUNTIME_DIR is unset (it
+# then falls back to a folder under /tmp, which is fine): the CLI's users need neither.
 logging.getLogger("pgserver").setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
 # --- the embedded server -------------------------------------------------------------------

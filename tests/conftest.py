@@ -64,6 +64,13 @@ def server_url():
     folder.chmod(0o755)
     pgdata = folder / "pgdata"
     url = database.start_embedded(pgdata)
+    # A throwaway server: durability only costs time here (database copies and drops fsync).
+    admin = sa.create_engine(database.sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(sa.text(f"alter system set {setting} = off"))
+        conn.execute(sa.text("select pg_reload_conf()"))
+    admin.dispose()
     yield url
     database.stop_embedded(pgdata)
     shutil.rmtree(folder, ignore_errors=True)
