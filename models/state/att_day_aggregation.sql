@@ -29,33 +29,54 @@
 -- depends_on: {{ ref('course_section') }}
 -- depends_on: {{ ref('attendance_excuse') }}
 
-with calendar as (
-    -- Calendars of the school year that report to the state.
-    select district_id, calendar_id, end_year, whole_day_absence_minutes, half_day_absence_minutes
-    from {{ ref('stg_calendar') }}
-    where end_year = {{ resync_school_year() }}
-      and not exclude
+with period as not materialized (
+    -- Read twice below. dbt inlines a staging model as a CTE, and PostgreSQL materializes a CTE
+    -- that is read twice, hiding each district's constant and the source's statistics and indexes
+    -- from the planner (its estimates then collapse to one row); NOT MATERIALIZED keeps it inline.
+    select * from {{ ref('stg_period') }}
 ),
 
 qualifying_enrollment as (
-    -- Any service type counts; no-shows and enrollments excluded from state reporting do not.
+    -- Enrollments in a reported calendar of the school year. Any service type counts; no-shows
+    -- and enrollments excluded from state reporting do not. The calendar's and the grade level's
+    -- columns travel along from here so that no CTE is read twice: PostgreSQL materializes a CTE
+    -- that is read twice, and then misjudges its size.
     select enrollment.district_id, enrollment.enrollment_id, enrollment.person_id,
            enrollment.calendar_id, enrollment.structure_id, enrollment.grade_level_id,
            enrollment.service_type = 'P' as is_primary,
-           enrollment.start_date, enrollment.end_date
+           enrollment.start_date, enrollment.end_date,
+           calendar.end_year,
+           -- Whole/half-day thresholds: the grade level's overrides when set, else the calendar's.
+           coalesce(grade.whole_day_absence_minutes, calendar.whole_day_absence_minutes) as whole_day_minutes,
+           coalesce(grade.half_day_absence_minutes, calendar.half_day_absence_minutes) as half_day_minutes
     from {{ ref('stg_enrollment') }} as enrollment
-    join calendar using (district_id, calendar_id)
-    where not enrollment.no_show
+    join {{ ref('stg_calendar') }} as calendar using (district_id, calendar_id)
+    left join {{ ref('stg_structure_grade_level') }} as grade using (district_id, grade_level_id)
+    where calendar.end_year = {{ resync_school_year() }}
+      and not calendar.exclude
+      and not enrollment.no_show
       and not enrollment.state_exclude
 ),
 
+ranked_enrollment as (
+    -- The dates of the student's qualifying enrollments in the calendar that rank before this one
+    -- (primary first, then the lowest enrollment_id): on those this one does not count.
+    select *,
+           range_agg(daterange(start_date, end_date, '[]')) over (
+               partition by district_id, person_id, calendar_id
+               order by is_primary desc, enrollment_id
+               rows between unbounded preceding and 1 preceding
+           ) as outranked_dates
+    from qualifying_enrollment
+),
+
 enrollment_day as (
-    -- Each attendance day of a qualifying enrollment's structure, kept only for the enrollment
-    -- that gives the grade level that day: no other qualifying enrollment of the student in the
-    -- calendar ranks before it (primary first, then the lowest enrollment_id).
+    -- Each attendance day (instruction and attendance taken) of an enrollment's structure on
+    -- which the enrollment counts and gives the grade level.
     select enrollment.district_id, enrollment.person_id, enrollment.calendar_id, day.date,
-           enrollment.grade_level_id, day.period_schedule_id
-    from qualifying_enrollment as enrollment
+           enrollment.end_year, enrollment.grade_level_id, enrollment.whole_day_minutes,
+           enrollment.half_day_minutes, day.period_schedule_id
+    from ranked_enrollment as enrollment
     join {{ ref('stg_day') }} as day
       on day.district_id = enrollment.district_id
      and day.calendar_id = enrollment.calendar_id
@@ -63,20 +84,12 @@ enrollment_day as (
      and day.date between enrollment.start_date and coalesce(enrollment.end_date, day.date)
     where day.instruction
       and day.attendance
-      and not exists (
-          select 1
-          from qualifying_enrollment as better
-          where better.district_id = enrollment.district_id
-            and better.person_id = enrollment.person_id
-            and better.calendar_id = enrollment.calendar_id
-            and day.date between better.start_date and coalesce(better.end_date, day.date)
-            and (better.is_primary, -better.enrollment_id) > (enrollment.is_primary, -enrollment.enrollment_id)
-      )
+      and not coalesce(day.date <@ enrollment.outranked_dates, false)
 ),
 
 roster_slot as (
-    -- The period sequence numbers a student's sections meet in, with the dates each holds:
-    -- the roster row is active and the placement's term covers the date.
+    -- The period sequence numbers a student's sections meet in, with the dates each holds: the
+    -- roster row is active (a null date is open) and the placement's term covers the date.
     select roster.district_id, roster.person_id, course.calendar_id, placed_period.seq,
            greatest(roster.start_date, term.start_date) as first_date,
            least(roster.end_date, term.end_date) as last_date
@@ -85,7 +98,7 @@ roster_slot as (
     join {{ ref('stg_course') }} as course using (district_id, course_id)
     join {{ ref('stg_section_placement') }} as placement using (district_id, section_id)
     join {{ ref('stg_term') }} as term using (district_id, term_id)
-    join {{ ref('stg_period') }} as placed_period
+    join period as placed_period
       on placed_period.district_id = placement.district_id
      and placed_period.period_id = placement.period_id
 ),
@@ -93,10 +106,9 @@ roster_slot as (
 scheduled_period as (
     -- The day's own instructional periods whose seq matches a roster slot: an alternate bell
     -- schedule counts its own minutes. One row per period, however many sections match it.
-    select enrollment_day.district_id, enrollment_day.person_id, enrollment_day.calendar_id,
-           enrollment_day.date, enrollment_day.grade_level_id, period.period_id, period.period_minutes
+    select enrollment_day.*, period.period_id, period.period_minutes
     from enrollment_day
-    join {{ ref('stg_period') }} as period
+    join period
       on period.district_id = enrollment_day.district_id
      and period.period_schedule_id = enrollment_day.period_schedule_id
     where not period.non_instructional
@@ -131,7 +143,7 @@ period_attendance as (
 ),
 
 period_minutes as (
-    select district_id, person_id, calendar_id, date, grade_level_id, period_minutes, excuse_id, excuse,
+    select *,
            -- Status A with no excuse is unexcused; exempt (X) absences count as attended.
            status is not distinct from 'A' and excuse is distinct from 'X' as counts_absent,
            case
@@ -143,9 +155,9 @@ period_minutes as (
 ),
 
 day_code_total as (
-    -- Totals per day and code first, so the most frequent code falls out of the same pass
-    -- (a second read of period_minutes would make PostgreSQL materialize it).
-    select district_id, person_id, calendar_id, date, grade_level_id, excuse_id,
+    -- Totals per day and code first, so that the most frequent code falls out of the same pass.
+    select district_id, person_id, calendar_id, date, end_year, grade_level_id,
+           whole_day_minutes, half_day_minutes, excuse_id,
            sum(period_minutes) as scheduled_minutes,
            sum(absent_minutes) as absent_minutes,
            -- Only absent periods have absent minutes, so these split absent_minutes by excuse.
@@ -154,11 +166,13 @@ day_code_total as (
            sum(period_minutes) filter (where excuse = 'X') as exempt_minutes,
            count(*) filter (where counts_absent) as absent_periods
     from period_minutes
-    group by district_id, person_id, calendar_id, date, grade_level_id, excuse_id
+    group by district_id, person_id, calendar_id, date, end_year, grade_level_id,
+             whole_day_minutes, half_day_minutes, excuse_id
 ),
 
 day_total as (
-    select district_id, person_id, calendar_id, date, grade_level_id,
+    select district_id, person_id, calendar_id, date, end_year, grade_level_id,
+           whole_day_minutes, half_day_minutes,
            sum(scheduled_minutes) as scheduled_minutes,
            sum(absent_minutes) as absent_minutes,
            coalesce(sum(unexcused_absent_minutes), 0) as unexcused_absent_minutes,
@@ -168,39 +182,29 @@ day_total as (
            (array_agg(excuse_id order by absent_periods desc, excuse_id)
                filter (where absent_periods > 0 and excuse_id is not null))[1] as excuse_id
     from day_code_total
-    group by district_id, person_id, calendar_id, date, grade_level_id
-),
-
-aggregated as (
-    select day_total.district_id,
-           day_total.person_id,
-           day_total.calendar_id,
-           day_total.date,
-           calendar.end_year,
-           day_total.grade_level_id,
-           day_total.scheduled_minutes::integer as scheduled_minutes,
-           day_total.absent_minutes::integer as absent_minutes,
-           day_total.unexcused_absent_minutes::integer as unexcused_absent_minutes,
-           day_total.excused_absent_minutes::integer as excused_absent_minutes,
-           day_total.exempt_minutes::integer as exempt_minutes,
-           (day_total.scheduled_minutes - day_total.absent_minutes)::integer as present_minutes,
-           day_total.excuse_id,
-           coalesce(round(day_total.absent_minutes::numeric / nullif(day_total.scheduled_minutes, 0), 4), 0)
-               ::numeric(5, 4) as absence_fraction_exact,
-           -- Whole/half-day method: the grade level's thresholds when set, else the calendar's.
-           case
-               when day_total.absent_minutes
-                    >= coalesce(grade.whole_day_absence_minutes, calendar.whole_day_absence_minutes) then 1.0
-               when day_total.absent_minutes
-                    >= coalesce(grade.half_day_absence_minutes, calendar.half_day_absence_minutes) then 0.5
-               else 0
-           end::numeric(2, 1) as absence_fraction_approx,
-           1 as membership
-    from day_total
-    join calendar using (district_id, calendar_id)
-    left join {{ ref('stg_structure_grade_level') }} as grade
-      on grade.district_id = day_total.district_id
-     and grade.grade_level_id = day_total.grade_level_id
+    group by district_id, person_id, calendar_id, date, end_year, grade_level_id,
+             whole_day_minutes, half_day_minutes
 )
 
-select * from aggregated
+select district_id,
+       person_id,
+       calendar_id,
+       date,
+       end_year,
+       grade_level_id,
+       scheduled_minutes::integer as scheduled_minutes,
+       absent_minutes::integer as absent_minutes,
+       unexcused_absent_minutes::integer as unexcused_absent_minutes,
+       excused_absent_minutes::integer as excused_absent_minutes,
+       exempt_minutes::integer as exempt_minutes,
+       (scheduled_minutes - absent_minutes)::integer as present_minutes,
+       excuse_id,
+       coalesce(round(absent_minutes::numeric / nullif(scheduled_minutes, 0), 4), 0)::numeric(5, 4)
+           as absence_fraction_exact,
+       case
+           when absent_minutes >= whole_day_minutes then 1.0
+           when absent_minutes >= half_day_minutes then 0.5
+           else 0
+       end::numeric(2, 1) as absence_fraction_approx,
+       1 as membership
+from day_total
