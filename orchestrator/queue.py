@@ -90,6 +90,26 @@ def ensure_queue_schema(conn: Connection) -> None:
                 database.run_script(conn, path.read_text())
             conn.execute(sa.text(f'insert into "{tool}".schema_migration (name) values (:n)'),
                          {"n": _MIGRATION_PREFIX + path.name})
+        if pending:
+            _pin_function_search_path(conn)
+
+
+def _pin_function_search_path(conn: Connection) -> None:
+    """Give every queue function the queue schema as its search_path.
+
+    procrastinate's functions and triggers name its types and tables unqualified. Pinned, they work
+    whatever the caller's search_path, e.g. when an operator fixes a job row by hand in psql.
+    """
+    conn.execute(sa.text(f"""
+        do $$
+        declare f regprocedure;
+        begin
+            for f in select p.oid::regprocedure from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                     where n.nspname = '{QUEUE_SCHEMA}' and p.prokind in ('f', 'p')
+            loop
+                execute format('alter routine %s set search_path = {QUEUE_SCHEMA}', f);
+            end loop;
+        end $$"""))
 
 
 @contextlib.contextmanager
@@ -142,6 +162,15 @@ def run_query(conn: Connection, name: str, **arguments: Any) -> list[dict]:
     with queue_search_path(conn):
         return _on_our_connection.execute_query_all_with_connection(
             driver_connection(conn), query=sql.queries[name], **arguments)
+
+
+def requests_without_live_job(conn: Connection) -> list[int]:
+    """Requests still queued or running whose procrastinate job has ended all the same."""
+    with queue_search_path(conn):
+        return list(conn.execute(sa.text(
+            f'select r.id from "{settings.TOOL_SCHEMA}".request r join procrastinate_jobs j on j.id = r.job_id'
+            " where r.status in ('queued', 'running') and j.status not in ('todo', 'doing') order by r.id"
+        )).scalars())
 
 
 def live_workers(conn: Connection, stalled_after: float = 30.0) -> int:

@@ -65,10 +65,6 @@ class WorkerOptions:
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
-def identity() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def dbt_application_name() -> str:
     return f"resync-worker-{os.getpid()}@{socket.gethostname()}"[:63]
 
@@ -138,8 +134,10 @@ async def _recover_forever(url: str, stalled_after: float) -> None:
 def recover_stalled(url: str, stalled_after: float) -> list[int]:
     """Requeue the jobs of workers silent for `stalled_after` seconds; fail those out of attempts.
 
-    One pass at a time across workers (a transaction-level advisory lock), in one transaction, so
-    two workers never requeue one job twice. Returns the request ids put back in the queue.
+    Also fails a request still queued or running whose job has ended (its worker gave up on it
+    after errors it could not record), so that no request waits for ever. One pass at a time
+    across workers (a transaction-level advisory lock), in one transaction, so two workers never
+    requeue one job twice. Returns the request ids put back in the queue.
     """
     requeued = []
     with database.transaction(url) as conn:
@@ -163,6 +161,9 @@ def recover_stalled(url: str, stalled_after: float) -> list[int]:
             queue.run_query(conn, "retry_job", job_id=job["id"],
                             retry_at=datetime.datetime.now(datetime.timezone.utc),
                             new_priority=None, new_queue_name=None, new_lock=None)
+        for request_id in queue.requests_without_live_job(conn):
+            requests.finish(conn, request_id, requests.FAILED, error=(
+                "Its worker could not record an outcome (see that worker's log); run it again if needed."))
     for request_id in requeued:
         logger.warning("Request %s was running on a worker that stopped answering; requeued", request_id)
     return requeued
@@ -170,21 +171,27 @@ def recover_stalled(url: str, stalled_after: float) -> list[int]:
 
 # --- the tasks -----------------------------------------------------------------------------
 
-class _RequeueOnShutdown(retry.BaseRetryStrategy):
-    """A request stopped by a worker shutdown goes straight back to the queue; nothing else retries.
+class _RetryPolicy(retry.BaseRetryStrategy):
+    """When procrastinate runs a job again.
 
-    A failed resync is not retried: dbt and SQL failures are deterministic, and the requester is
-    told. Crashed workers are handled by the stalled-job recovery, not here.
+    - Stopped by a worker shutdown: straight back to the queue.
+    - The task itself raised (the database went away while recording an outcome): again in a
+      few seconds, up to MAX_ATTEMPTS times; a request that still cannot finish is failed by the
+      recovery pass below, so none stays `running` for ever.
+    - A failed resync is *not* retried: the task records it and returns. dbt and SQL failures are
+      deterministic, and the requester is told.
     """
 
     def get_retry_decision(self, *, exception: BaseException, job: Any) -> retry.RetryDecision | None:
         if isinstance(exception, pexc.JobAborted):
             return retry.RetryDecision(retry_in={"seconds": 0})
+        if job.attempts + 1 < requests.MAX_ATTEMPTS:
+            return retry.RetryDecision(retry_in={"seconds": 5})
         return None
 
 
 @queue.app.task(name="resync.run_request", queue=queue.REQUESTS_QUEUE, pass_context=True,
-                retry=_RequeueOnShutdown())
+                retry=_RetryPolicy())
 def run_request(context: job_context.JobContext, request_id: int) -> str:
     url = context.additional_context["url"]
     worker = context.additional_context["worker"]

@@ -111,6 +111,11 @@ def test_requests_failing_at_run_time_are_reported_and_wait_fails(generated_url,
     # As after three workers died running it (each start counts one attempt).
     doomed = queued(cli, "-d", "01", "-o", "Calendar", "--school-year", year, "--as", "ivan")
     query(generated_url, "update resync.request set attempts = 3, worker = 'gone:1' where id = %s", doomed)
+    # As after a worker gave up on a job it could not record an outcome for (the database was away).
+    orphan = queued(cli, "-d", "01", "-o", "School", "--school-year", year, "--as", "judy")
+    query(generated_url, "update resync.request set status = 'running', attempts = 1 where id = %s", orphan)
+    query(generated_url, "update resync_queue.procrastinate_jobs set status = 'failed'"
+                         " where id = (select job_id from resync.request where id = %s)", orphan)
     workers.burst()
 
     failed = request_row(generated_url, unregistered)
@@ -123,6 +128,10 @@ def test_requests_failing_at_run_time_are_reported_and_wait_fails(generated_url,
     gave_up = request_row(generated_url, doomed)
     assert gave_up["status"] == "failed" and gave_up["error"].startswith("Gave up after 3 attempts")
     assert "Gave up after 3 attempts" in cli("inbox", "--as", "ivan").output
+
+    lost = request_row(generated_url, orphan)
+    assert lost["status"] == "failed" and "could not record an outcome" in lost["error"]
+    assert "failed" in cli("inbox", "--as", "judy").output
 
 
 def test_status_of_unknown_request_is_one_sentence(generated_url, cli):
