@@ -326,18 +326,53 @@ def _status(raw: Any) -> str:
     return {"pass": "success", "fail": "error", "runtimeerr": "error"}.get(value, value)
 
 
-def _node_results(run_result: Any) -> list[NodeResult]:
+class _FailureCollector:
+    """Which nodes failed, and why, as dbt's events tell it.
+
+    With --fail-fast dbt cancels the run on the first failure and reports every node it had
+    selected, the failed one included, as "skipped due to fail_fast"; its events still say
+    which node failed and why.
+    """
+
+    def __init__(self) -> None:
+        self.failed: dict[str, str | None] = {}  # model name -> message
+
+    def __call__(self, msg: Any) -> None:
+        name = msg.info.name
+        if name not in ("NodeFinished", "CatchableExceptionOnRun", "RunResultError"):
+            return
+        if not msg.data.HasField("node_info") or not msg.data.node_info.node_name:
+            return
+        node = msg.data.node_info.node_name
+        if name == "NodeFinished":
+            if _status(msg.data.node_info.node_status) == "error":
+                self.failed.setdefault(node, None)
+            return
+        text = msg.data.exc if name == "CatchableExceptionOnRun" else msg.data.msg
+        if text and not self.failed.get(node):
+            self.failed[node] = " ".join(text.split())
+
+    def first(self) -> tuple[str, str | None] | None:
+        """The node that failed first, and its message."""
+        return next(iter(self.failed.items()), None)
+
+
+def _node_results(run_result: Any, failures: _FailureCollector) -> list[NodeResult]:
     nodes = []
     for item in getattr(run_result, "results", None) or []:
         response = item.adapter_response or {}
         rows = response.get("rows_affected")
+        status = _status(item.status)
+        message = " ".join(str(item.message).split()) if item.message else None
+        if item.node.name in failures.failed and status != "error":
+            status, message = "error", failures.failed[item.node.name] or message
         nodes.append(NodeResult(
             model=item.node.name,
             unique_id=item.node.unique_id,
-            status=_status(item.status),
+            status=status,
             seconds=round(float(item.execution_time or 0.0), 3),
             rows_affected=rows if isinstance(rows, int) and rows >= 0 else None,
-            message=" ".join(str(item.message).split()) if item.message else None,
+            message=message,
         ))
     return nodes
 
@@ -363,17 +398,20 @@ def invoke(
     with _lock, _environment(environment):
         started = time.perf_counter()
         manifest, source = _manifest_for(environment["RESYNC_PGDATABASE"])
-        callbacks = [_node_callback(on_node)] if on_node else []
+        failures = _FailureCollector()
+        callbacks = [failures] + ([_node_callback(on_node)] if on_node else [])
         runner = dbtRunner(manifest=manifest, callbacks=callbacks)
         result = runner.invoke(_common_args(command, write_json) + rest)
-        nodes = _node_results(result.result)
+        nodes = _node_results(result.result, failures)
         error = None
         if not result.success:
             failed = [n for n in nodes if n.status == "error"]
             if result.exception is not None:
                 error = _exception_sentence(result.exception)
+            elif failures.first() and failures.first()[1]:
+                error = failures.first()[1]
             elif failed:
-                error = failed[0].message
+                error = failed[0].message or f"{failed[0].model} failed without a message"
             else:
                 error = "dbt reported a failure without a message"
         return Invocation(

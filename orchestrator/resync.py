@@ -318,8 +318,9 @@ def execute(
                              len(plan.objects), event.status))
 
     invocation = dbt_invoker.invoke(plan.dbt_args(), url=url, on_node=on_node)
-    statuses = {n.model: n for n in invocation.nodes}
-    succeeded = [o for o in plan.objects if _status(statuses, o) == SUCCESS]
+    nodes = {n.model: n for n in invocation.nodes}
+    statuses = _object_statuses(plan, invocation)
+    succeeded = [o for o in plan.objects if statuses[o.campus_name] == SUCCESS]
     with database.transaction(url) as conn:
         rows = {o.model_name: _rows_in_scope(conn, o, plan) for o in succeeded}
         orphans = ([] if plan.check_dependencies or not succeeded
@@ -327,14 +328,14 @@ def execute(
 
     results = []
     for obj in plan.objects:
-        status = _status(statuses, obj)
-        node = statuses.get(obj.model_name)
+        status = statuses[obj.campus_name]
+        node = nodes.get(obj.model_name)
         for district in plan.districts:
             results.append(ObjectResult(
                 object=obj.campus_name, model=obj.model_name, district=district.code,
                 district_name=district.name, status=status,
                 rows_replaced=rows.get(obj.model_name, {}).get(district.code, 0) if status == SUCCESS else None,
-                seconds=node.seconds if node and status != SKIPPED else None,
+                seconds=node.seconds if node and status == SUCCESS else None,
             ))
     error = None if invocation.success else _error_sentence(plan, invocation, statuses)
     return ResyncResult(
@@ -343,11 +344,24 @@ def execute(
     )
 
 
-def _status(statuses: dict[str, dbt_invoker.NodeResult], obj: CampusObject) -> str:
-    node = statuses.get(obj.model_name)
-    if node is None:
-        return SKIPPED  # not reached: --fail-fast stopped the run first
-    return node.status if node.status in (SUCCESS, ERROR) else SKIPPED
+def _object_statuses(plan: ResyncPlan, invocation: dbt_invoker.Invocation) -> dict[str, str]:
+    """success, error or skipped per object (Campus name); exactly one error when dbt failed.
+
+    A failure outside the objects' own models (a staging model they read failed to compile, or
+    dbt stopped before any model) is charged to the first object that did not finish: it is the
+    one that could not be built.
+    """
+    nodes = {n.model: n for n in invocation.nodes}
+    statuses = {}
+    for obj in plan.objects:
+        node = nodes.get(obj.model_name)
+        # No result: --fail-fast stopped the run before this object.
+        statuses[obj.campus_name] = node.status if node and node.status in (SUCCESS, ERROR) else SKIPPED
+    if not invocation.success and ERROR not in statuses.values():
+        unfinished = next((name for name, status in statuses.items() if status != SUCCESS), None)
+        if unfinished:
+            statuses[unfinished] = ERROR
+    return statuses
 
 
 def _rows_in_scope(conn: Connection, obj: CampusObject, plan: ResyncPlan) -> dict[str, int]:
@@ -363,7 +377,7 @@ def _rows_in_scope(conn: Connection, obj: CampusObject, plan: ResyncPlan) -> dic
 # dbt's node messages read "Database Error in model x (path)\n  <reason>\n  LINE 3: ...\n
 # compiled code at ..."; the reason is what a person needs.
 _MESSAGE_PREFIX = re.compile(r"^(Database|Compilation|Runtime) Error in \w+ \w+ \([^)]*\)\s*")
-_MESSAGE_NOISE = re.compile(r"\s+(LINE \d+:|compiled code at|HINT:|DETAIL:|CONTEXT:).*$")
+_MESSAGE_NOISE = re.compile(r"\s+(LINE \d+:|compiled code at|HINT:|DETAIL:|CONTEXT:|> in macro|> called by).*$")
 
 
 def _reason(message: str | None) -> str:
@@ -372,19 +386,21 @@ def _reason(message: str | None) -> str:
     return text or "no reason given"
 
 
-def _error_sentence(plan: ResyncPlan, invocation: dbt_invoker.Invocation,
-                    statuses: dict[str, dbt_invoker.NodeResult]) -> str:
-    failed = next((n for n in invocation.nodes if n.status == ERROR), None)
-    if failed is None:
-        return f"dbt failed before any object ran, so nothing was changed: {_reason(invocation.error)}."
-    obj = next((o for o in plan.objects if o.model_name == failed.model), None)
-    name = obj.campus_name if obj else failed.model
-    # The failing statement covers every district; name the one the message points at if any.
-    named = [d for d in plan.districts if d.schema_name in (failed.message or "")]
+def _error_sentence(plan: ResyncPlan, invocation: dbt_invoker.Invocation, statuses: dict[str, str]) -> str:
+    failed = next((name for name, status in statuses.items() if status == ERROR), None)
+    if failed is None:  # dbt failed, yet every object finished (a later step such as a hook)
+        return f"dbt failed after the objects finished: {_reason(invocation.error)}."
+    message = invocation.error or ""
+    failed_node = next((n for n in invocation.nodes if n.status == ERROR and n.model == catalog.resolve(failed).model_name), None)
+    if failed_node and failed_node.message:
+        message = failed_node.message
+    # The failing statement covers every district; name the ones the message points at if any.
+    named = [d for d in plan.districts
+             if d.schema_name in message or re.search(rf"\bdistrict {re.escape(d.code)}\b", message, re.I)]
     districts = named or list(plan.districts)
     where = ("district " if len(districts) == 1 else "districts ") + ", ".join(d.code for d in districts)
-    finished = sum(1 for o in plan.objects if _status(statuses, o) == SUCCESS)
-    skipped = sum(1 for o in plan.objects if _status(statuses, o) == SKIPPED)
-    return (f"{name} failed for {where} and was rolled back ({_reason(failed.message)});"
+    finished = sum(1 for status in statuses.values() if status == SUCCESS)
+    skipped = sum(1 for status in statuses.values() if status == SKIPPED)
+    return (f"{failed} failed for {where} and was rolled back ({_reason(message)});"
             f" {finished} object{'s' if finished != 1 else ''} before it finished and"
             f" {skipped} {'were' if skipped != 1 else 'was'} skipped.")

@@ -98,3 +98,17 @@ def test_a_full_resync_of_every_object_leaves_no_missing_parents(generated_url):
         found = missing_parents.find(conn, [catalog.resolve("Calendar")], ["01"], plan.school_year)
     enrollment = next(m for m in found if (m.child, m.parent) == ("Enrollment", "Calendar"))
     assert enrollment.rows == orphaned > 0 and enrollment.district == "01"
+
+
+def test_a_plan_gone_stale_fails_with_one_sentence_and_changes_nothing(generated_url):
+    """A queued plan whose district was removed before it ran: dbt refuses, nothing is written."""
+    with database.transaction(generated_url) as conn:
+        plan = resync.build_plan(conn, ["01", "02"], ["School"], check_dependencies=True, school_year=SCHOOL_YEAR)
+        conn.execute(sa.text("delete from resync.district where code = '02'"))
+    result = resync.execute(plan, url=generated_url)
+    assert not result.ok
+    assert result.error.startswith("District failed for district 02 and was rolled back (District 02 is not registered")
+    assert result.error.endswith("0 objects before it finished and 1 was skipped.")
+    assert {(r.object, r.status) for r in result.objects} == {("District", "error"), ("School", "skipped")}
+    with database.transaction(generated_url) as conn:
+        assert conn.execute(sa.text("select to_regclass('state.district')")).scalar() is None
