@@ -34,6 +34,10 @@
 
 
 {% macro get_incremental_district_replace_sql(arg_dict) %}
+    {%- set keyed = (config.get('meta') or {}).get('resync_keyed_replace') -%}
+    {%- if keyed and att_day_incremental_mode() -%}
+        {{ return(resync_keyed_replace_sql(arg_dict, keyed)) }}
+    {%- endif -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
 delete from {{ target }}
@@ -42,6 +46,43 @@ where {{ resync_scope_predicate() }};
 insert into {{ target }} ({{ columns }})
 select {{ columns }}
 from {{ arg_dict['temp_relation'] }}
+{% endmacro %}
+
+
+{% macro resync_keyed_replace_sql(arg_dict, keyed) %}
+    {#-
+        The incremental attendance aggregation's replace: only some keys of the scope. The new
+        rows hold, besides the recomputed rows, one tombstone (keyed.tombstone: column = value)
+        per affected key, whose null key_or_any columns match any value. Every target row a
+        tombstone covers is deleted, then the recomputed rows are inserted: a key that no longer
+        qualifies is gone. Tombstones are few, so the delete is index lookups: the nested-loop ban
+        of the state models' pre-hook (meant for whole-district rebuilds) is lifted for it.
+    -#}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set new_rows = arg_dict['temp_relation'] -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set marker = keyed.tombstone.column ~ ' = ' ~ keyed.tombstone.value -%}
+    {%- set codes = [] -%}
+    {%- for code in resync_districts() -%}{%- do codes.append(dbt.string_literal(code)) -%}{%- endfor -%}
+set local enable_nestloop = on;
+analyze {{ new_rows }};
+
+delete from {{ target }} as old
+using {{ new_rows }} as tombstone
+where tombstone.{{ marker }}
+  {%- for column in keyed.key %}
+  and old.{{ column }} = tombstone.{{ column }}
+  {%- endfor %}
+  {%- for column in keyed.key_or_any %}
+  and (tombstone.{{ column }} is null or old.{{ column }} = tombstone.{{ column }})
+  {%- endfor %}
+  and old.district_id in ({{ codes | join(', ') if codes else 'null' }})
+  and old.end_year = {{ resync_school_year() }};
+
+insert into {{ target }} ({{ columns }})
+select {{ columns }}
+from {{ new_rows }} as new
+where not new.{{ marker }}
 {% endmacro %}
 
 

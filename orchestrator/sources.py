@@ -15,7 +15,12 @@ SOURCE_TABLES = (
     "section_placement", "roster", "behavior_event", "behavior_role", "behavior_resolution",
     "behavior_resolution_type", "at_risk", "adult_ed", "alpss",
 )
-DELETE_LOGGED_TABLES = ("attendance", "roster", "enrollment")
+#: Deletes are logged for attendance, roster and enrollment (domain.md), and for the other rows
+#: the incremental attendance aggregation reads.
+DELETE_LOGGED_TABLES = (
+    "attendance", "roster", "enrollment", "calendar", "day", "period", "term", "course", "section",
+    "section_placement", "structure_grade_level", "attendance_excuse",
+)
 
 
 def schema_exists(conn: Connection, schema: str) -> bool:

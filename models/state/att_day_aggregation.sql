@@ -14,6 +14,15 @@
     Parents missing at the state after a run without dependencies are still reported by the
     resync's missing-parent check.
 
+    Two modes, one body (var `aggregation_mode`):
+    - refresh (default): every row of the districts in scope and the school year, replaced by
+      the district_replace strategy;
+    - incremental: only the keys that the sources' changes since each district's watermark can
+      have touched (CTE affected_key); the model returns their recomputed rows plus one
+      tombstone (membership 0) per affected key, and the strategy deletes the tombstones' rows
+      before inserting the recomputed ones, so a key that no longer qualifies disappears.
+      macros/att_day_watermark.sql explains the watermarks.
+
     Decisions where section 4 is silent:
     - A calendar with several schedule structures has one day row per structure: the student's
       day is the row of the chosen enrollment's structure.
@@ -21,41 +30,203 @@
     - A day whose scheduled periods all last 0 minutes has absence_fraction_exact 0.
 -#}
 {{ config(
-    meta={'resync_scope': 'district_year'},
+    meta={
+        'resync_scope': 'district_year',
+        'resync_keyed_replace': {
+            'key': ['district_id', 'person_id', 'calendar_id'],
+            'key_or_any': ['date'],
+            'tombstone': {'column': 'membership', 'value': 0},
+        },
+    },
     indexes=[{'columns': ['district_id', 'person_id', 'calendar_id', 'date'], 'unique': True}],
+    pre_hook="{{ att_day_capture_watermark() }}",
+    post_hook="{{ att_day_advance_watermark() }}",
 ) }}
+{%- set incremental = att_day_incremental_mode() %}
+{%- set watermarks = att_day_read_watermarks() if incremental else {} %}
 -- depends_on: {{ ref('enrollment') }}
 -- depends_on: {{ ref('day') }}
 -- depends_on: {{ ref('course_section') }}
 -- depends_on: {{ ref('attendance_excuse') }}
 
-with period as not materialized (
-    -- Read twice below. dbt inlines a staging model as a CTE, and PostgreSQL materializes a CTE
-    -- that is read twice, hiding each district's constant and the source's statistics and indexes
-    -- from the planner (its estimates then collapse to one row); NOT MATERIALIZED keeps it inline.
-    select * from {{ ref('stg_period') }}
+-- The staged sources, each named once here. dbt inlines a staging model as a CTE, and PostgreSQL
+-- materializes a CTE that is read twice, hiding each district's constant and the sources'
+-- statistics and indexes from the planner (its estimates collapse to one row). NOT MATERIALIZED
+-- keeps every read inline.
+with calendar as not materialized (select * from {{ ref('stg_calendar') }}),
+grade_level as not materialized (select * from {{ ref('stg_structure_grade_level') }}),
+enrollment as not materialized (select * from {{ ref('stg_enrollment') }}),
+day as not materialized (select * from {{ ref('stg_day') }}),
+period as not materialized (select * from {{ ref('stg_period') }}),
+term as not materialized (select * from {{ ref('stg_term') }}),
+course as not materialized (select * from {{ ref('stg_course') }}),
+section as not materialized (select * from {{ ref('stg_section') }}),
+placement as not materialized (select * from {{ ref('stg_section_placement') }}),
+roster as not materialized (select * from {{ ref('stg_roster') }}),
+attendance as not materialized (select * from {{ ref('stg_attendance') }}),
+attendance_code as not materialized (select * from {{ ref('stg_attendance_excuse') }}),
+-- Only the incremental mode reads it (PostgreSQL skips a CTE nobody reads).
+delete_log as not materialized (select * from {{ ref('stg_delete_log') }}),
+{%- if incremental %}
+
+section_calendar as not materialized (
+    select section.district_id, section.section_id, course.calendar_id,
+           section.modified_date as section_modified_date
+    from section
+    join course using (district_id, course_id)
 ),
+
+changed_code as not materialized (
+    select district_id, excuse_id from attendance_code
+    where {{ att_day_changed_since('attendance_code', 'modified_date', watermarks) }}
+),
+
+affected_scope as (
+    -- What the sources' changes since the district's watermark can have touched, as
+    -- (district, calendar, student, date); a null student means every student, a null date every
+    -- date, a null calendar the whole district.
+
+    -- Attendance inserted or updated, whatever its date (backdated corrections count).
+    select district_id, calendar_id, person_id, date
+    from attendance
+    where {{ att_day_changed_since('attendance', 'modified_date', watermarks) }}
+    -- Every row that uses an excuse code whose values changed.
+    union all
+    select attendance.district_id, attendance.calendar_id, attendance.person_id, attendance.date
+    from attendance
+    join changed_code using (district_id, excuse_id)
+    -- Rows deleted, or moved to another student, date, section or calendar (their old version).
+    -- A roster row's calendar is its section's; any other table (a period, term, section...
+    -- deleted or moved), or a roster row whose section is gone, stands for the whole district.
+    union all
+    select deleted.district_id,
+           case
+               when deleted.table_name in ('attendance', 'enrollment', 'day')
+               then (deleted.deleted_row ->> 'calendar_id')::integer
+               when deleted.table_name = 'roster' then section_calendar.calendar_id
+           end,
+           case
+               when deleted.table_name in ('attendance', 'enrollment')
+                    or deleted.table_name = 'roster' and section_calendar.calendar_id is not null
+               then (deleted.deleted_row ->> 'person_id')::integer
+           end,
+           case
+               when deleted.table_name in ('attendance', 'day')
+               then (deleted.deleted_row ->> 'date')::date
+           end
+    from delete_log as deleted
+    left join section_calendar
+      on section_calendar.district_id = deleted.district_id
+     and section_calendar.section_id = (deleted.deleted_row ->> 'section_id')::integer
+     and deleted.table_name = 'roster'
+    where {{ att_day_changed_since('deleted', 'deleted_at', watermarks) }}
+    -- Enrollments and rosters: the student's days in that calendar.
+    union all
+    select district_id, calendar_id, person_id, null::date
+    from enrollment
+    where {{ att_day_changed_since('enrollment', 'modified_date', watermarks) }}
+    union all
+    select roster.district_id, section_calendar.calendar_id, roster.person_id, null::date
+    from roster
+    join section_calendar using (district_id, section_id)
+    where {{ att_day_changed_since('roster', 'modified_date', watermarks) }}
+    -- A grade level's thresholds: its students.
+    union all
+    select enrollment.district_id, enrollment.calendar_id, enrollment.person_id, null::date
+    from grade_level
+    join enrollment using (district_id, grade_level_id)
+    where {{ att_day_changed_since('grade_level', 'modified_date', watermarks) }}
+    -- A day: that date of its calendar. A period: the days of its bell schedule.
+    union all
+    select district_id, calendar_id, null::integer, date
+    from day
+    where {{ att_day_changed_since('day', 'modified_date', watermarks) }}
+    union all
+    select day.district_id, day.calendar_id, null::integer, day.date
+    from period
+    join day using (district_id, period_schedule_id)
+    where {{ att_day_changed_since('period', 'modified_date', watermarks) }}
+    -- A calendar, course, section, placement or term: the calendar.
+    union all
+    select district_id, calendar_id, null::integer, null::date
+    from calendar
+    where {{ att_day_changed_since('calendar', 'modified_date', watermarks) }}
+    union all
+    select district_id, calendar_id, null::integer, null::date
+    from course
+    where {{ att_day_changed_since('course', 'modified_date', watermarks) }}
+    union all
+    select district_id, calendar_id, null::integer, null::date
+    from section_calendar
+    where {{ att_day_changed_since('section_calendar', 'section_modified_date', watermarks) }}
+    union all
+    select section_calendar.district_id, section_calendar.calendar_id, null::integer, null::date
+    from placement
+    join section_calendar using (district_id, section_id)
+    left join term using (district_id, term_id)
+    where {{ att_day_changed_since('placement', 'modified_date', watermarks) }}
+       or {{ att_day_changed_since('term', 'modified_date', watermarks) }}
+),
+
+affected_student_day as (
+    -- The scope as (district, calendar, student, date or null for all): a scope without a student
+    -- stands for every student with an enrollment there (any kind: one that no longer qualifies
+    -- still has rows to remove). A student whose enrollment changed is in the scope already.
+    select district_id, calendar_id, person_id, date
+    from affected_scope
+    where person_id is not null and calendar_id is not null
+    union all
+    select enrollment.district_id, enrollment.calendar_id, enrollment.person_id, scope.date
+    from affected_scope as scope
+    join enrollment
+      on enrollment.district_id = scope.district_id
+     and (scope.calendar_id is null or enrollment.calendar_id = scope.calendar_id)
+     and (scope.date is null or scope.date between enrollment.start_date and coalesce(enrollment.end_date, scope.date))
+    where scope.person_id is null
+),
+
+affected_key as (
+    -- Each key once: a student-calendar with a null date covers all its dates.
+    select distinct district_id, calendar_id, person_id, date
+    from affected_student_day as student_day
+    where date is null
+       or not exists (
+           select 1 from affected_student_day as whole
+           where whole.date is null
+             and whole.district_id = student_day.district_id
+             and whole.calendar_id = student_day.calendar_id
+             and whole.person_id = student_day.person_id
+       )
+),
+{%- endif %}
 
 qualifying_enrollment as (
     -- Enrollments in a reported calendar of the school year. Any service type counts; no-shows
     -- and enrollments excluded from state reporting do not. The calendar's and the grade level's
-    -- columns travel along from here so that no CTE is read twice: PostgreSQL materializes a CTE
-    -- that is read twice, and then misjudges its size.
+    -- columns travel along from here, so that no intermediate result is read twice.
     select enrollment.district_id, enrollment.enrollment_id, enrollment.person_id,
            enrollment.calendar_id, enrollment.structure_id, enrollment.grade_level_id,
            enrollment.service_type = 'P' as is_primary,
            enrollment.start_date, enrollment.end_date,
            calendar.end_year,
            -- Whole/half-day thresholds: the grade level's overrides when set, else the calendar's.
-           coalesce(grade.whole_day_absence_minutes, calendar.whole_day_absence_minutes) as whole_day_minutes,
-           coalesce(grade.half_day_absence_minutes, calendar.half_day_absence_minutes) as half_day_minutes
-    from {{ ref('stg_enrollment') }} as enrollment
-    join {{ ref('stg_calendar') }} as calendar using (district_id, calendar_id)
-    left join {{ ref('stg_structure_grade_level') }} as grade using (district_id, grade_level_id)
+           coalesce(grade_level.whole_day_absence_minutes, calendar.whole_day_absence_minutes) as whole_day_minutes,
+           coalesce(grade_level.half_day_absence_minutes, calendar.half_day_absence_minutes) as half_day_minutes
+    from enrollment
+    join calendar using (district_id, calendar_id)
+    left join grade_level using (district_id, grade_level_id)
     where calendar.end_year = {{ resync_school_year() }}
       and not calendar.exclude
       and not enrollment.no_show
       and not enrollment.state_exclude
+      {%- if incremental %}
+      and exists (
+          select 1 from affected_key
+          where affected_key.district_id = enrollment.district_id
+            and affected_key.calendar_id = enrollment.calendar_id
+            and affected_key.person_id = enrollment.person_id
+      )
+      {%- endif %}
 ),
 
 ranked_enrollment as (
@@ -77,7 +248,7 @@ enrollment_day as (
            enrollment.end_year, enrollment.grade_level_id, enrollment.whole_day_minutes,
            enrollment.half_day_minutes, day.period_schedule_id
     from ranked_enrollment as enrollment
-    join {{ ref('stg_day') }} as day
+    join day
       on day.district_id = enrollment.district_id
      and day.calendar_id = enrollment.calendar_id
      and day.structure_id = enrollment.structure_id
@@ -85,6 +256,15 @@ enrollment_day as (
     where day.instruction
       and day.attendance
       and not coalesce(day.date <@ enrollment.outranked_dates, false)
+      {%- if incremental %}
+      and exists (
+          select 1 from affected_key
+          where affected_key.district_id = enrollment.district_id
+            and affected_key.calendar_id = enrollment.calendar_id
+            and affected_key.person_id = enrollment.person_id
+            and (affected_key.date is null or affected_key.date = day.date)
+      )
+      {%- endif %}
 ),
 
 roster_slot as (
@@ -93,14 +273,21 @@ roster_slot as (
     select roster.district_id, roster.person_id, course.calendar_id, placed_period.seq,
            greatest(roster.start_date, term.start_date) as first_date,
            least(roster.end_date, term.end_date) as last_date
-    from {{ ref('stg_roster') }} as roster
-    join {{ ref('stg_section') }} as section using (district_id, section_id)
-    join {{ ref('stg_course') }} as course using (district_id, course_id)
-    join {{ ref('stg_section_placement') }} as placement using (district_id, section_id)
-    join {{ ref('stg_term') }} as term using (district_id, term_id)
+    from roster
+    join section using (district_id, section_id)
+    join course using (district_id, course_id)
+    join placement using (district_id, section_id)
+    join term using (district_id, term_id)
     join period as placed_period
       on placed_period.district_id = placement.district_id
      and placed_period.period_id = placement.period_id
+    {%- if incremental %}
+    where exists (
+        select 1 from affected_key
+        where affected_key.district_id = roster.district_id
+          and affected_key.person_id = roster.person_id
+    )
+    {%- endif %}
 ),
 
 scheduled_period as (
@@ -132,12 +319,12 @@ period_attendance as (
            coalesce(code.status, attendance.status) as status,
            coalesce(code.excuse, attendance.excuse) as excuse
     from scheduled_period
-    left join {{ ref('stg_attendance') }} as attendance
+    left join attendance
       on attendance.district_id = scheduled_period.district_id
      and attendance.person_id = scheduled_period.person_id
      and attendance.period_id = scheduled_period.period_id
      and attendance.date = scheduled_period.date
-    left join {{ ref('stg_attendance_excuse') }} as code
+    left join attendance_code as code
       on code.district_id = attendance.district_id
      and code.excuse_id = attendance.excuse_id
 ),
@@ -208,3 +395,12 @@ select district_id,
        end::numeric(2, 1) as absence_fraction_approx,
        1 as membership
 from day_total
+{%- if incremental %}
+union all
+-- One tombstone per affected key (a null date: all the student's dates in the calendar): the
+-- strategy deletes the rows it covers before it inserts the rows above.
+select district_id, person_id, calendar_id, date, null::smallint, null::integer, null::integer,
+       null::integer, null::integer, null::integer, null::integer, null::integer, null::integer,
+       null::numeric(5, 4), null::numeric(2, 1), 0 as membership
+from affected_key
+{%- endif %}

@@ -1,7 +1,8 @@
 -- The source schema of one district: the tables a District Edition database exposes to the state.
 -- Applied with search_path set to the district's schema, so every name below lands there.
 -- Every table carries modified_date, kept current by a trigger on insert and update; deletes of
--- attendance, roster and enrollment rows are recorded in delete_log so incremental work sees them.
+-- attendance, roster and enrollment rows (and of the other rows the attendance aggregation reads)
+-- are recorded in delete_log so incremental work sees them.
 
 create function set_modified_date() returns trigger language plpgsql as $$
 begin
@@ -343,3 +344,76 @@ create trigger roster_delete_log after delete on roster
     for each row execute function log_delete('roster_id');
 create trigger enrollment_delete_log after delete on enrollment
     for each row execute function log_delete('enrollment_id');
+
+-- The incremental attendance aggregation must also see what modified_date cannot show:
+-- - deletes of the other rows it reads (rare; they make it recompute the whole district);
+-- - an update that moves a row to another student, date, section or calendar (another key of
+--   the aggregation): the row's old version is logged as if deleted, since the aggregates it fed
+--   must be recomputed too. Other updates show in modified_date.
+do $$
+declare
+    logged record;
+begin
+    for logged in
+        select * from (values
+            ('attendance', 'attendance_id', array['person_id', 'calendar_id', 'date']),
+            ('roster', 'roster_id', array['person_id', 'section_id']),
+            ('enrollment', 'enrollment_id', array['person_id', 'calendar_id']),
+            ('calendar', 'calendar_id', array[]::text[]),
+            ('day', 'day_id', array['calendar_id', 'structure_id', 'date']),
+            ('period', 'period_id', array['period_schedule_id']),
+            ('term', 'term_id', array['term_schedule_id']),
+            ('course', 'course_id', array['calendar_id']),
+            ('section', 'section_id', array['course_id']),
+            ('section_placement', 'placement_id', array['section_id']),
+            ('structure_grade_level', 'grade_level_id', array['calendar_id']),
+            ('attendance_excuse', 'excuse_id', array['calendar_id'])
+        ) as t (table_name, id_column, moving_columns)
+    loop
+        if logged.table_name not in ('attendance', 'roster', 'enrollment') then
+            execute format(
+                'create trigger %I after delete on %I for each row execute function log_delete(%L)',
+                logged.table_name || '_delete_log', logged.table_name, logged.id_column);
+        end if;
+        if cardinality(logged.moving_columns) > 0 then
+            execute format(
+                'create trigger %I after update of %s on %I for each row when (%s)'
+                ' execute function log_delete(%L)',
+                logged.table_name || '_move_log',
+                (select string_agg(format('%I', c), ', ') from unnest(logged.moving_columns) as c),
+                logged.table_name,
+                (select string_agg(format('old.%1$I is distinct from new.%1$I', c), ' or ')
+                 from unnest(logged.moving_columns) as c),
+                logged.id_column);
+        end if;
+    end loop;
+end $$;
+
+-- A truncated source (a district reloaded wholesale) leaves no trace in the delete log, so it
+-- makes the state forget the district's aggregation watermarks: the next incremental
+-- aggregation of the district recomputes all of it.
+create function forget_aggregation_watermarks() returns trigger language plpgsql as $$
+begin
+    if to_regclass('resync.aggregation_watermark') is not null then
+        delete from resync.aggregation_watermark as watermark
+        using resync.district as district
+        where district.schema_name = tg_table_schema
+          and watermark.district_id = district.code;
+    end if;
+    return null;
+end $$;
+
+do $$
+declare t text;
+begin
+    foreach t in array array[
+        'attendance', 'roster', 'enrollment', 'calendar', 'day', 'period', 'term', 'course',
+        'section', 'section_placement', 'structure_grade_level', 'attendance_excuse',
+        'schedule_structure', 'term_schedule', 'period_schedule', 'delete_log']
+    loop
+        execute format(
+            'create trigger %I after truncate on %I for each statement'
+            ' execute function forget_aggregation_watermarks()',
+            t || '_truncate_forgets_watermarks', t);
+    end loop;
+end $$;

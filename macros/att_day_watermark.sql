@@ -1,0 +1,133 @@
+{#-
+    The incremental attendance aggregation: which mode a run is in, and the per-district watermarks
+    (resync.aggregation_watermark) that say how far each district's sources have been aggregated.
+
+    Why a watermark taken this way never lets a change fall between two runs. Sources stamp
+    modified_date (and delete_log.deleted_at) with now(), the *start* of the writing transaction,
+    and a change becomes visible only when that transaction commits, possibly much later. The run
+    reads its changes with a statement snapshot S taken after the pre-hook below. Any change that
+    S does not see comes from a transaction T that had not committed when S was taken, so T was
+    either already running when the pre-hook read pg_stat_activity (then T's stamp is T's
+    xact_start >= the watermark, the least of those), or T started after that read (then T's stamp
+    is later than this run's own start, now(), which is >= the watermark). Either way the next
+    run, reading `stamp >= watermark`, sees it. Reading again what S did see is harmless: a
+    recompute is idempotent. The watermark is written by the post-hook inside the model's
+    transaction, so it advances only when the recomputed rows commit.
+
+    Chosen over transaction ids (pg_snapshot) because timestamps work the same for foreign and
+    replicated source schemas, whose rows carry no local xmin; for those, the writing
+    transactions run on the district's server and are not in this pg_stat_activity: their
+    replication must deliver a change stamped no earlier than its commit minus the lag it allows.
+-#}
+
+{% macro att_day_incremental_mode() %}
+    {#- True when this run recomputes only the affected keys: the `aggregation_mode` var says
+        incremental and the state table already exists (otherwise everything is built). -#}
+    {{ return(var('aggregation_mode', 'refresh') == 'incremental' and is_incremental()) }}
+{% endmacro %}
+
+
+{% macro att_day_watermark_table() %}
+    {#- The watermark table, or none before the tool schema has it (a plain dbt run on a
+        database that `resync` never migrated). -#}
+    {{ return(adapter.get_relation(database=target.database, schema='resync', identifier='aggregation_watermark')) }}
+{% endmacro %}
+
+
+{% macro att_day_read_watermarks() %}
+    {#-
+        {district code: watermark text} for the districts in scope that have one. Read when the
+        model compiles, before the run's lock: a run that commits in between can only have moved
+        a watermark forward, so reading an older one only widens the recompute.
+    -#}
+    {%- set watermarks = {} -%}
+    {%- if not execute -%}{{ return(watermarks) }}{%- endif -%}
+    {%- set table = att_day_watermark_table() -%}
+    {%- if table is none -%}
+        {{ exceptions.raise_compiler_error(
+            "The incremental attendance aggregation needs the resync tool schema: run it with `resync aggregate`.") }}
+    {%- endif -%}
+    {%- set quoted = [] -%}
+    {%- for code in resync_districts() -%}{%- do quoted.append(dbt.string_literal(code)) -%}{%- endfor -%}
+    {%- if quoted -%}
+        {%- set rows = run_query(
+            "select district_id, watermark::text from " ~ table
+            ~ " where end_year = " ~ resync_school_year()
+            ~ " and district_id in (" ~ quoted | join(', ') ~ ")").rows -%}
+        {%- for row in rows -%}{%- do watermarks.update({row[0]: row[1]}) -%}{%- endfor -%}
+    {%- endif -%}
+    {{ return(watermarks) }}
+{% endmacro %}
+
+
+{% macro att_day_changed_since(alias, column, watermarks) %}
+    {#-
+        `<alias>.<column> >= <that row's district's watermark>`; a district without a watermark
+        has -infinity (everything changed). Written as a CASE on district_id, which is a constant
+        in each branch of the staging union, so PostgreSQL folds it and can use the source's index.
+    -#}
+    {%- if not watermarks -%}
+        {{ alias }}.{{ column }} >= timestamptz '-infinity'
+    {%- else -%}
+        {{ alias }}.{{ column }} >= case {{ alias }}.district_id
+        {%- for code, watermark in watermarks | dictsort %}
+            when {{ dbt.string_literal(code) }} then timestamptz {{ dbt.string_literal(watermark) }}
+        {%- endfor %}
+            else timestamptz '-infinity' end
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro att_day_capture_watermark() %}
+    {#-
+        Pre-hook (inside the model's transaction, after the scope's locks, before the model's
+        statement takes its snapshot): the watermark this run will leave, into a temporary table.
+        The lock is taken here too (it is re-entrant) so that the order of hooks cannot put the
+        capture before it. Sessions of other roles hide their xact_start unless the user has
+        pg_read_all_stats: then no safe watermark exists, and the run records none.
+    -#}
+    {%- set table = att_day_watermark_table() -%}
+    {%- if table is none -%}{{ return('') }}{%- endif -%}
+{{ resync_lock_scope() }}
+create temporary table att_day_run_watermark on commit drop as
+select case
+           when bool_or(activity.query = '<insufficient privilege>') then null
+           -- Sessions that may write: clients, and any process holding a transaction id.
+           else least(now(), min(activity.xact_start) filter (
+               where activity.backend_type = 'client backend' or activity.backend_xid is not null))
+       end as watermark
+from pg_stat_activity as activity
+where activity.datname = current_database();
+{%- if att_day_incremental_mode() %}
+do $$
+begin
+    if (select watermark from att_day_run_watermark) is null then
+        raise exception 'The incremental attendance aggregation needs to see when every session''s transaction started: grant pg_read_all_stats to the user resync connects as.';
+    end if;
+end $$;
+{%- endif %}
+{%- if not is_incremental() %}
+-- The state table is being (re)built: no district's rows survive from an earlier run.
+delete from {{ table }} where end_year = {{ resync_school_year() }};
+{%- endif %}
+{% endmacro %}
+
+
+{% macro att_day_advance_watermark() %}
+    {#- Post-hook, inside the transaction: the districts just aggregated are current as of the
+        captured watermark (or, when none could be captured, need a full recompute next time). -#}
+    {%- set table = att_day_watermark_table() -%}
+    {%- set codes = resync_districts() -%}
+    {%- if table is none or not codes -%}{{ return('') }}{%- endif -%}
+    {%- set quoted = [] -%}
+    {%- for code in codes -%}{%- do quoted.append(dbt.string_literal(code)) -%}{%- endfor -%}
+delete from {{ table }}
+where end_year = {{ resync_school_year() }}
+  and district_id in ({{ quoted | join(', ') }});
+insert into {{ table }} (district_id, end_year, watermark, mode)
+select district.code, {{ resync_school_year() }}, run.watermark,
+       {{ dbt.string_literal('incremental' if att_day_incremental_mode() else 'refresh') }}
+from att_day_run_watermark as run
+cross join (values ({{ quoted | join('), (') }})) as district (code)
+where run.watermark is not null;
+{% endmacro %}
