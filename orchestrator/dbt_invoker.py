@@ -46,6 +46,8 @@ class NodeEvent:
     model: str
     unique_id: str
     status: str | None = None  # on finish: success, error or skipped
+    seconds: float | None = None  # on finish
+    rows_affected: int | None = None  # on finish: the adapter's count for the model's last statement
 
 
 @dataclass
@@ -315,8 +317,12 @@ def _node_callback(on_node: Callable[[NodeEvent], None]) -> Callable[[Any], None
             return
         if name == "NodeStart":
             on_node(NodeEvent("start", info.node_name, info.unique_id))
-        else:
-            on_node(NodeEvent("finish", info.node_name, info.unique_id, _status(info.node_status)))
+            return
+        outcome = msg.data.run_result
+        rows = dict(outcome.adapter_response).get("rows_affected")
+        on_node(NodeEvent("finish", info.node_name, info.unique_id, _status(info.node_status),
+                          seconds=round(outcome.execution_time, 3),
+                          rows_affected=int(rows) if isinstance(rows, float) and rows >= 0 else None))
 
     return callback
 

@@ -248,7 +248,8 @@ class Progress:
     model: str
     index: int
     total: int
-    status: str | None = None
+    status: str | None = None  # on finish
+    seconds: float | None = None  # on finish
 
 
 @dataclass
@@ -315,7 +316,7 @@ def execute(
         if event.kind == "start":
             counter["started"] += 1
         on_progress(Progress(event.kind, obj.campus_name, obj.model_name, counter["started"],
-                             len(plan.objects), event.status))
+                             len(plan.objects), event.status, event.seconds))
 
     invocation = dbt_invoker.invoke(plan.dbt_args(), url=url, on_node=on_node)
     nodes = {n.model: n for n in invocation.nodes}

@@ -98,7 +98,7 @@ def test_node_events_and_target_path(database_url):
     result = dbt_invoker.invoke(_district_run("01"), url=database_url, on_node=events.append)
     assert result.success
     assert [(e.kind, e.model) for e in events] == [("start", "district"), ("finish", "district")]
-    assert events[-1].status == "success"
+    assert events[-1].status == "success" and events[-1].rows_affected == 1 and events[-1].seconds >= 0
     # The test session's DBT_TARGET_PATH is honoured: compiled SQL lands there, not in dbt_project.
     assert os.environ["DBT_TARGET_PATH"] == str(dbt_invoker.target_path())
     assert list(dbt_invoker.target_path().rglob("district.sql"))

@@ -43,7 +43,8 @@ class _ProgressDisplay:
             else:
                 self.bar.advance(self.task)
         elif event.kind == "finish" and not self.quiet:
-            click.echo(f"[{event.index}/{event.total}] {event.object}: {event.status}", err=True)
+            took = f" ({event.seconds:.2f} s)" if event.seconds is not None else ""
+            click.echo(f"[{event.index}/{event.total}] {event.object}: {event.status}{took}", err=True)
 
 
 def _echo_results(result: resync.ResyncResult) -> None:
