@@ -34,7 +34,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import psycopg
 import sqlalchemy as sa
@@ -235,7 +235,7 @@ class _RequestRun:
                 self._locks.acquire(on_wait=self._waiting_for)
                 with database.transaction(self.url) as conn:
                     requests.begin_work(conn, self.request.id)
-                outcome = target.run(self._progress)
+                outcome = target.run(self._progress, lambda: self.stop_reason is not None)
             except LockWaitCancelled:
                 outcome = (requests.CANCELLED, None, None)
             except ResyncError as exc:
@@ -321,12 +321,15 @@ def _terminate_dbt_sessions(url: str) -> None:
 
 
 def _cancel_sentence(by: str | None, results: dict | None) -> str:
+    """What a cancel left behind: what was finished (and stays), what was rolled back."""
     who = f"Cancelled by {by}" if by else "Cancelled"
-    objects = (results or {}).get("objects") or []
-    if not objects:
+    results = results or {}
+    steps = [(o["object"], o.get("status")) for o in results.get("objects") or []]
+    steps += [(f"district {d['district']}", d.get("status")) for d in results.get("districts") or []]
+    if not steps:
         return f"{who} while it ran; nothing was changed."
-    done = list(dict.fromkeys(o["object"] for o in objects if o.get("status") == "success"))
-    rolled_back = list(dict.fromkeys(o["object"] for o in objects if o.get("status") == "error"))
+    done = list(dict.fromkeys(name for name, status in steps if status == "success"))
+    rolled_back = list(dict.fromkeys(name for name, status in steps if status == "error"))
     parts = [f"{who} while it ran"]
     parts.append(f"{', '.join(done)} had been replaced and stay{'s' if len(done) == 1 else ''} so" if done
                  else "no object had been replaced yet")
@@ -338,10 +341,17 @@ def _cancel_sentence(by: str | None, results: dict | None) -> str:
 # --- what a request runs -------------------------------------------------------------------
 
 class _Target:
+    """What a request runs: the pairs it locks, and the run itself -> (status, results, error)."""
+
     pairs: list[tuple[str, str]]
 
-    def run(self, progress) -> tuple[str, dict | None, str | None]:
+    def run(self, progress: Callable[[dict], None],
+            should_stop: Callable[[], bool]) -> tuple[str, dict | None, str | None]:
         raise NotImplementedError
+
+
+class _StopBetweenSteps(Exception):
+    """Raised from a progress callback outside dbt, to stop a multi-step run before its next step."""
 
 
 @dataclass
@@ -360,7 +370,7 @@ class _ResyncTarget(_Target):
         pairs = [(d.code, o.model_name) for d in plan.districts for o in plan.objects]
         return cls(plan=plan, url=url, pairs=pairs)
 
-    def run(self, progress):
+    def run(self, progress, should_stop):
         from . import resync
 
         def on_progress(event: Any) -> None:
@@ -379,6 +389,7 @@ class _AggregationTarget(_Target):
     districts: list[str] | None
     refresh: bool
     pairs: list[tuple[str, str]]
+    url: str
 
     @classmethod
     def build(cls, conn, request: requests.Request, url: str) -> "_AggregationTarget":
@@ -388,12 +399,23 @@ class _AggregationTarget(_Target):
         for code in codes:
             registry.get(conn, code)
         return cls(districts=request.selection.get("districts"), refresh=bool(request.selection.get("refresh")),
-                   pairs=[(code, "att_day_aggregation") for code in codes])
+                   pairs=[(code, "att_day_aggregation") for code in codes], url=url)
 
-    def run(self, progress):
+    def run(self, progress, should_stop):
         from . import aggregation
 
-        result = aggregation.aggregate(district_codes=self.districts, refresh=self.refresh)
-        data = result.as_dict() if hasattr(result, "as_dict") else result
-        ok = getattr(result, "ok", True)
-        return (requests.SUCCEEDED if ok else requests.FAILED), data, getattr(result, "error", None)
+        finished: list[dict] = []
+
+        def on_district(outcome: Any) -> None:
+            finished.append(outcome.as_dict())
+            progress({"message": f"district {outcome.district}: {outcome.status} ({outcome.mode})",
+                      "district": outcome.district, "status": outcome.status})
+            if should_stop():  # between two districts' dbt runs: stop cleanly, no session to end
+                raise _StopBetweenSteps()
+
+        try:
+            result = aggregation.aggregate(district_codes=self.districts, refresh=self.refresh, url=self.url,
+                                           on_district=on_district)
+        except _StopBetweenSteps:
+            return requests.CANCELLED, {"districts": finished}, None
+        return (requests.SUCCEEDED if result.ok else requests.FAILED), result.as_dict(), result.error

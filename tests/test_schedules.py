@@ -108,3 +108,19 @@ def test_a_due_schedule_queues_exactly_one_run(generated_url, cli, workers):
     doubled = query(generated_url, "select args->>'timestamp' from resync_queue.procrastinate_jobs"
                                    " where task_name = 'resync.run_schedule' group by 1 having count(*) > 1")
     assert doubled == []
+
+
+def test_the_nightly_aggregation_runs_on_a_worker(generated_url, cli, workers):
+    queued = json.loads(cli("schedule", "run-now", "nightly", "--as", "admin", "--json").output)
+    workers.burst()
+    done = request_row(generated_url, queued["id"])
+    assert done["status"] == "succeeded", done["error"]
+    districts = done["results"]["districts"]
+    assert [(d["district"], d["status"]) for d in districts] == [("01", "success"), ("02", "success"),
+                                                                 ("03", "success")]
+    assert "succeeded" in cli("inbox", "--as", "admin").output
+    # The next night only picks up what changed since: each district has a watermark now.
+    again = json.loads(cli("schedule", "run-now", "nightly", "--json").output)
+    workers.burst()
+    modes = [d["mode"] for d in request_row(generated_url, again["id"])["results"]["districts"]]
+    assert modes == ["incremental"] * 3
