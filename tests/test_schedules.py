@@ -111,16 +111,17 @@ def test_a_due_schedule_queues_exactly_one_run(generated_url, cli, workers):
 
 
 def test_the_nightly_aggregation_runs_on_a_worker(generated_url, cli, workers):
-    queued = json.loads(cli("schedule", "run-now", "nightly", "--as", "admin", "--json").output)
-    workers.burst()
-    done = request_row(generated_url, queued["id"])
+    worker = workers.start(*FAST_WORKER)
+    first = cli("schedule", "run-now", "nightly", "--as", "admin", "--wait", "--json")
+    assert first.exit_code == 0, first.output
+    done = json.loads(first.output)
     assert done["status"] == "succeeded", done["error"]
     districts = done["results"]["districts"]
     assert [(d["district"], d["status"]) for d in districts] == [("01", "success"), ("02", "success"),
                                                                  ("03", "success")]
     assert "succeeded" in cli("inbox", "--as", "admin").output
     # The next night only picks up what changed since: each district has a watermark now.
-    again = json.loads(cli("schedule", "run-now", "nightly", "--json").output)
-    workers.burst()
-    modes = [d["mode"] for d in request_row(generated_url, again["id"])["results"]["districts"]]
-    assert modes == ["incremental"] * 3
+    second = cli("schedule", "run-now", "nightly", "--wait", "--json")
+    assert second.exit_code == 0, second.output
+    assert [d["mode"] for d in json.loads(second.output)["results"]["districts"]] == ["incremental"] * 3
+    assert workers.stop(worker) == 0
