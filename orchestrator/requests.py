@@ -198,7 +198,7 @@ def cancel(conn: Connection, request_id: int, *, by: str) -> Request:
     conn.execute(sa.text(
         f"update {_T}.request set cancel_requested_by = :by, cancel_requested_at = now() where id = :id"
     ), {"by": by, "id": request_id})
-    if job_status == "cancelled":
+    if job_status != "doing":  # no worker holds it: it ends here
         finish(conn, request_id, CANCELLED, error=f"Cancelled by {by} before a worker started it.")
     else:
         _publish(conn, request_id, request.status)
