@@ -90,8 +90,27 @@ def ensure_queue_schema(conn: Connection) -> None:
                 database.run_script(conn, path.read_text())
             conn.execute(sa.text(f'insert into "{tool}".schema_migration (name) values (:n)'),
                          {"n": _MIGRATION_PREFIX + path.name})
+        for name, script in _OUR_ADDITIONS.items():
+            if name not in applied:
+                database.run_script(conn, script)
+                conn.execute(sa.text(f'insert into "{tool}".schema_migration (name) values (:n)'), {"n": name})
+                pending.append(name)
         if pending:
             _pin_function_search_path(conn)
+
+
+#: What we add to procrastinate's schema, each applied once (recorded like its migrations).
+_OUR_ADDITIONS = {
+    # procrastinate wakes idle workers when a job is inserted, but not when a job goes back to
+    # `todo` (a stalled job requeued, a job retried after a shutdown): without this they would
+    # only notice at their next poll. Same notification, from procrastinate's own function.
+    _MIGRATION_PREFIX + "resync_01_notify_requeued_jobs": """
+        create trigger resync_notify_requeued_job
+            after update of status on procrastinate_jobs
+            for each row when (old.status <> 'todo' and new.status = 'todo')
+            execute procedure procrastinate_notify_queue_job_inserted_v1();
+    """,
+}
 
 
 def _pin_function_search_path(conn: Connection) -> None:
