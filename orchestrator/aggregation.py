@@ -1,0 +1,156 @@
+"""The daily attendance aggregation: `resync aggregate` and the nightly schedule.
+
+    result = aggregate()                      # every district, incremental: result.ok, .as_dict()
+    result = aggregate(["01"], refresh=True)  # the Attendance Aggregation Refresh of district 01
+
+Each district runs in its own dbt invocation (its own transaction): a district that fails is
+rolled back and reported, and the others still finish. A district is aggregated incrementally
+(only the student-days its sources changed since its watermark, see
+macros/att_day_watermark.sql) when it has a watermark for the school year; otherwise, or with
+`refresh`, all of its school year is recomputed, which also sets its watermark. Only the
+configured school year is aggregated (the `school_year` var of dbt_project.yml, else the current
+one).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import sqlalchemy as sa
+import yaml
+
+from . import catalog, database, dbt_invoker, migrations, registry, settings, state_config
+from .errors import ResyncError
+from .resync import current_school_year
+
+MODEL = "att_day_aggregation"
+INCREMENTAL, REFRESH = "incremental", "refresh"
+SUCCESS, ERROR = "success", "error"
+
+
+@dataclass
+class DistrictAggregation:
+    district: str
+    district_name: str
+    mode: str  # incremental or refresh
+    status: str  # success or error
+    rows_written: int | None  # rows (re)computed and written; None when the run failed
+    seconds: float
+    watermark: str | None = None  # how far the district's sources are aggregated now
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class AggregationResult:
+    school_year: int
+    districts: list[DistrictAggregation] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(d.status == SUCCESS for d in self.districts)
+
+    @property
+    def error(self) -> str | None:
+        failed = [d for d in self.districts if d.status != SUCCESS]
+        if not failed:
+            return None
+        return "; ".join(f"district {d.district}: {d.error}" for d in failed)
+
+    def as_dict(self) -> dict:
+        return {
+            "school_year": self.school_year,
+            "ok": self.ok,
+            "error": self.error,
+            "seconds": self.seconds,
+            "districts": [d.as_dict() for d in self.districts],
+        }
+
+
+def configured_school_year() -> int:
+    """The `school_year` var of dbt_project.yml, else the current school year."""
+    path = settings.dbt_project_dir() / "dbt_project.yml"
+    try:
+        variables = (yaml.safe_load(path.read_text()) or {}).get("vars") or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ResyncError(f"The dbt project file {path} cannot be read: {exc}") from exc
+    value = variables.get("school_year")
+    return int(value) if value not in (None, "") else current_school_year()
+
+
+def aggregate(
+    district_codes: list[str] | None = None,
+    refresh: bool = False,
+    *,
+    school_year: int | None = None,
+    url: str | None = None,
+    on_district: Callable[[DistrictAggregation], None] | None = None,
+) -> AggregationResult:
+    """Aggregate the districts' attendance (all registered ones by default).
+
+    Incremental unless `refresh`; a district never aggregated for the year is refreshed.
+    `on_district` hears each district's result as soon as it is known.
+    """
+    url = url or database.database_url()
+    year = school_year or configured_school_year()
+    with database.transaction(url) as conn:
+        migrations.ensure_tool_schema(conn)
+        _check_subscribed()
+        districts = _districts(conn, district_codes)
+        watermarks = _watermarks(conn, [d.code for d in districts], year)
+
+    started = time.perf_counter()
+    result = AggregationResult(school_year=year)
+    for district in districts:
+        mode = REFRESH if refresh or district.code not in watermarks else INCREMENTAL
+        invocation = dbt_invoker.invoke([
+            "run", "--select", MODEL,
+            "--vars", dbt_invoker.vars_argument(
+                {"districts": [district.code], "school_year": year, "aggregation_mode": mode}),
+        ], url=url)
+        node = next((n for n in invocation.nodes if n.model == MODEL), None)
+        succeeded = invocation.success and node is not None and node.status == SUCCESS
+        outcome = DistrictAggregation(
+            district=district.code, district_name=district.name, mode=mode,
+            status=SUCCESS if succeeded else ERROR,
+            rows_written=(node.rows_affected or 0) if succeeded else None,
+            seconds=node.seconds if node else invocation.seconds,
+            error=None if succeeded else (invocation.error or "dbt reported a failure without a message"),
+        )
+        if succeeded:
+            with database.transaction(url) as conn:
+                outcome.watermark = _watermarks(conn, [district.code], year).get(district.code)
+        result.districts.append(outcome)
+        if on_district:
+            on_district(outcome)
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _check_subscribed() -> None:
+    config = state_config.load()
+    if not config.subscribes(catalog.resolve("AttDayAggregation")):
+        raise ResyncError(
+            f"{config.name} does not subscribe to AttDayAggregation, so attendance is not aggregated;"
+            " add it to subscribed_objects in dbt_project/dbt_project.yml.")
+
+
+def _districts(conn, codes: list[str] | None) -> list[registry.District]:
+    if codes:
+        return [registry.get(conn, registry.validate_code(code)) for code in dict.fromkeys(codes)]
+    found = registry.list_all(conn)
+    if not found:
+        raise ResyncError("No districts are registered; add one with `resync district add`.")
+    return found
+
+
+def _watermarks(conn, codes: list[str], year: int) -> dict[str, str]:
+    rows = conn.execute(sa.text(
+        f'select district_id, watermark from "{settings.TOOL_SCHEMA}".aggregation_watermark'
+        " where end_year = :year and district_id = any(:codes)"), {"year": year, "codes": codes})
+    return {code: watermark.isoformat() for code, watermark in rows}

@@ -1,0 +1,44 @@
+"""`resync aggregate`: the daily attendance aggregation, incremental or a full refresh."""
+
+from __future__ import annotations
+
+import click
+
+from .. import aggregation
+from .common import emit_json, json_option, table
+
+
+@click.command()
+@click.option("-d", "--district", "districts", multiple=True, metavar="CODE",
+              help="District code, e.g. 01; repeat for several (default: every registered district).")
+@click.option("--refresh", is_flag=True,
+              help="The Attendance Aggregation Refresh: recompute all of the school year, not only what changed.")
+@click.option("--school-year", type=click.IntRange(2000, 2100), metavar="YEAR", default=None,
+              help="End year of the school year (default: the configured one, else the current one).")
+@json_option
+def aggregate(districts, refresh, school_year, as_json) -> None:
+    """Rebuild the daily attendance aggregates (AttDayAggregation) from the districts' sources.
+
+    By default only the student-days that the districts' changes since the last aggregation can
+    have touched are recomputed, backdated corrections and deletions included; a district never
+    aggregated for the school year is recomputed in full. --refresh recomputes everything.
+    """
+    def show(outcome: aggregation.DistrictAggregation) -> None:
+        if not as_json:
+            rows = "" if outcome.rows_written is None else f", {outcome.rows_written:,} rows written"
+            click.echo(f"District {outcome.district} {outcome.district_name}: {outcome.mode} {outcome.status}"
+                       f"{rows} in {outcome.seconds:.1f} s.", err=True)
+
+    result = aggregation.aggregate(list(districts) or None, refresh=refresh, school_year=school_year,
+                                   on_district=show)
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        rows = [{**d.as_dict(), "rows_written": "" if d.rows_written is None else f"{d.rows_written:,}",
+                 "seconds": f"{d.seconds:.1f}"} for d in result.districts]
+        click.echo(f"Attendance aggregation, school year {result.school_year - 1}-{result.school_year}:")
+        click.echo(table(rows, ["district", "district_name", "mode", "status", "rows_written", "seconds"]))
+        if result.error:
+            click.echo(f"Failed: {result.error}", err=True)
+    if not result.ok:
+        raise SystemExit(1)

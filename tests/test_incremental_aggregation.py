@@ -1,0 +1,177 @@
+"""The incremental attendance aggregation (`resync aggregate`) against a full refresh.
+
+The property: whatever a district does to its sources between two runs (new and backdated
+attendance, deletes, withdrawals, roster changes, code edits, day flags), after the incremental
+run the state table equals, row for row, what a full refresh computes from the same sources.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import generated_data as gd
+import test_att_day_aggregation as hand_made
+from orchestrator import aggregation, database, demo_data, dbt_invoker, registry
+
+COLUMNS = ("district_id, person_id, calendar_id, date, end_year, grade_level_id, scheduled_minutes, absent_minutes,"
+           " unexcused_absent_minutes, excused_absent_minutes, exempt_minutes, present_minutes, excuse_id,"
+           " absence_fraction_exact, absence_fraction_approx, membership")
+KEY = "district_id, person_id, calendar_id, date"
+
+
+def state_rows(url: str, year: int) -> list[tuple]:
+    with database.transaction(url) as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            f"select {COLUMNS} from state.att_day_aggregation where end_year = :y order by {KEY}"), {"y": year})]
+
+
+def refresh_rows(url: str, year: int) -> list[tuple]:
+    """What a full refresh of every district computes now: the model's refresh SQL, run as a query."""
+    invocation = dbt_invoker.invoke([
+        "compile", "--select", aggregation.MODEL,
+        "--vars", dbt_invoker.vars_argument({"districts": [], "school_year": year, "aggregation_mode": "refresh"}),
+    ], url=url)
+    assert invocation.success, invocation.error
+    [compiled] = Path(dbt_invoker.target_path(), "compiled").rglob(f"{aggregation.MODEL}.sql")
+    with database.transaction(url) as conn:
+        conn.execute(sa.text("set local enable_nestloop = off"))  # as the state models' pre-hook does
+        return [tuple(r) for r in conn.execute(sa.text(
+            f"select {COLUMNS} from ({compiled.read_text()}) as refreshed order by {KEY}"))]
+
+
+def watermark(url: str, code: str, year: int):
+    with database.transaction(url) as conn:
+        return conn.execute(sa.text(
+            "select watermark from resync.aggregation_watermark where district_id = :c and end_year = :y"),
+            {"c": code, "y": year}).scalar()
+
+
+def test_incremental_runs_after_days_of_changes_equal_a_full_refresh(generated_url):
+    districts = [registry.District(code, name, schema) for code, name, schema in gd.DISTRICTS]
+    first = aggregation.aggregate(school_year=gd.SCHOOL_YEAR)
+    assert first.ok, first.error
+    # Never aggregated: every district is computed in full, which sets its watermark.
+    assert [d.mode for d in first.districts] == ["refresh"] * 3
+    total = len(state_rows(generated_url, gd.SCHOOL_YEAR))
+    assert total > 10_000
+
+    for step in range(4):
+        summary = demo_data.apply_changes(generated_url, districts, days=1, seed=100 + step)
+        assert summary["totals"]["backdated_updates"] > 0
+        result = aggregation.aggregate(school_year=gd.SCHOOL_YEAR)
+        assert result.ok, result.error
+        assert [d.mode for d in result.districts] == ["incremental"] * 3
+        # Only what changed was recomputed.
+        assert sum(d.rows_written for d in result.districts) < total / 4
+        assert state_rows(generated_url, gd.SCHOOL_YEAR) == refresh_rows(generated_url, gd.SCHOOL_YEAR), step
+
+    # And the real refresh agrees with the incremental state.
+    incremental = state_rows(generated_url, gd.SCHOOL_YEAR)
+    refreshed = aggregation.aggregate(refresh=True, school_year=gd.SCHOOL_YEAR)
+    assert [d.mode for d in refreshed.districts] == ["refresh"] * 3
+    assert state_rows(generated_url, gd.SCHOOL_YEAR) == incremental
+
+
+# --- on the hand-made district -----------------------------------------------------------------
+
+@pytest.fixture
+def hand_made_url(hand_made_district):
+    result = aggregation.aggregate(school_year=hand_made.SCHOOL_YEAR)
+    assert result.ok and result.districts[0].mode == "refresh"
+    return hand_made_district
+
+
+def _execute(url: str, statement: str) -> None:
+    with database.transaction(url) as conn:
+        conn.execute(sa.text(statement))
+
+
+def _incremental(url: str) -> aggregation.DistrictAggregation:
+    result = aggregation.aggregate(school_year=hand_made.SCHOOL_YEAR)
+    assert result.ok, result.error
+    [district] = result.districts
+    assert district.mode == "incremental"
+    return district
+
+
+def test_a_change_in_flight_during_a_run_is_aggregated_by_the_next_one(hand_made_url):
+    # A district transaction starts before the run and commits after it: its modified_date is
+    # its start, earlier than the run. The run cannot see it; the next one must not skip it.
+    engine = database.engine(hand_made_url)
+    with engine.connect() as writer:
+        writer.execute(sa.text("update district_01.attendance set excuse_id = 1 where attendance_id = 2"))
+        assert _incremental(hand_made_url).rows_written == 0  # not committed yet: nothing to see
+        writer.commit()
+    _incremental(hand_made_url)
+    # Student 1 on 09-05: P1 is now excused too (code EX), so all 120 absent minutes are excused.
+    row = [r for r in state_rows(hand_made_url, 2024) if r[1] == 1 and r[3].day == 5][0]
+    assert row[8:10] == (0, 120)
+    assert state_rows(hand_made_url, 2024) == refresh_rows(hand_made_url, 2024)
+
+
+def test_rows_that_no_longer_qualify_disappear(hand_made_url):
+    before = len(state_rows(hand_made_url, 2024))
+    # A row moved to another date logs its old version; a withdrawal ends student 3 on 09-05;
+    # 09-06 stops taking attendance; a code's status changes; a roster row is deleted.
+    _execute(hand_made_url, "update district_01.attendance set date = '2023-09-11' where attendance_id = 23")
+    _execute(hand_made_url, "update district_01.enrollment set end_date = '2023-09-05' where enrollment_id = 4")
+    _execute(hand_made_url, "update district_01.day set attendance = false where day_id = 3")
+    _execute(hand_made_url, "update district_01.attendance_excuse set status = 'P' where excuse_id = 8")
+    _execute(hand_made_url, "delete from district_01.roster where roster_id = 21")
+    written = _incremental(hand_made_url).rows_written
+    after = state_rows(hand_made_url, 2024)
+    assert after == refresh_rows(hand_made_url, 2024)
+    assert len(after) < before and 0 < written < len(after)
+    assert not [r for r in after if r[1] == 10]  # student 10 has no section left
+    assert not [r for r in after if r[3].day == 6]
+
+
+def test_a_failed_run_keeps_the_table_and_the_watermark(hand_made_url):
+    rows, mark = state_rows(hand_made_url, 2024), watermark(hand_made_url, "01", 2024)
+    _execute(hand_made_url, "update district_01.attendance set excuse_id = 2 where attendance_id = 3")
+    _execute(hand_made_url, "alter table district_01.period rename column seq to sequence")
+    result = aggregation.aggregate(school_year=hand_made.SCHOOL_YEAR)
+    assert not result.ok and result.districts[0].status == "error" and "seq" in result.error
+    assert state_rows(hand_made_url, 2024) == rows
+    assert watermark(hand_made_url, "01", 2024) == mark
+    # Once the source is mended, the change is still picked up.
+    _execute(hand_made_url, "alter table district_01.period rename column sequence to seq")
+    _incremental(hand_made_url)
+    assert state_rows(hand_made_url, 2024) == refresh_rows(hand_made_url, 2024) != rows
+
+
+def test_a_reloaded_source_is_aggregated_in_full(hand_made_url):
+    assert watermark(hand_made_url, "01", 2024) is not None
+    _execute(hand_made_url, "truncate district_01.attendance")
+    assert watermark(hand_made_url, "01", 2024) is None
+    result = aggregation.aggregate(school_year=hand_made.SCHOOL_YEAR)
+    assert result.districts[0].mode == "refresh"
+    assert state_rows(hand_made_url, 2024) == refresh_rows(hand_made_url, 2024)
+    assert all(r[7] == 0 for r in state_rows(hand_made_url, 2024))  # no attendance: nobody absent
+
+
+def test_the_cli_runs_both_modes(hand_made_district, cli):
+    first = cli("aggregate", "-d", "01", "--school-year", "2024")
+    assert first.exit_code == 0, first.output
+    assert "refresh" in first.output and "success" in first.output
+    again = cli("aggregate", "--school-year", "2024", "--json")
+    assert again.exit_code == 0, again.output
+    data = __import__("json").loads(again.stdout)
+    assert data["ok"] and data["districts"][0]["mode"] == "incremental"
+    assert data["districts"][0]["rows_written"] == 0
+    forced = cli("aggregate", "--refresh", "--school-year", "2024", "--json")
+    assert __import__("json").loads(forced.stdout)["districts"][0]["mode"] == "refresh"
+
+
+def test_the_cli_refuses_an_unknown_district(hand_made_district, cli):
+    result = cli("aggregate", "-d", "99")
+    assert result.exit_code == 1
+    assert "District 99 is not registered" in result.output
+    assert "Traceback" not in result.output
+
+
+hand_made_district = hand_made.hand_made_district
