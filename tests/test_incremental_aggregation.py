@@ -7,14 +7,14 @@ run the state table equals, row for row, what a full refresh computes from the s
 
 from __future__ import annotations
 
-import threading
+import json
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 import generated_data as gd
-import test_att_day_aggregation as hand_made
+import hand_made_attendance as hand_made
 from orchestrator import aggregation, database, demo_data, dbt_invoker, registry
 
 COLUMNS = ("district_id, person_id, calendar_id, date, end_year, grade_level_id, scheduled_minutes, absent_minutes,"
@@ -79,7 +79,14 @@ def test_incremental_runs_after_days_of_changes_equal_a_full_refresh(generated_u
 # --- on the hand-made district -----------------------------------------------------------------
 
 @pytest.fixture
+def hand_made_district(database_url):
+    hand_made.load(database_url)
+    return database_url
+
+
+@pytest.fixture
 def hand_made_url(hand_made_district):
+    """The hand-made district, aggregated once (in full: it had no watermark)."""
     result = aggregation.aggregate(school_year=hand_made.SCHOOL_YEAR)
     assert result.ok and result.districts[0].mode == "refresh"
     return hand_made_district
@@ -160,11 +167,11 @@ def test_the_cli_runs_both_modes(hand_made_district, cli):
     assert "refresh" in first.output and "success" in first.output
     again = cli("aggregate", "--school-year", "2024", "--json")
     assert again.exit_code == 0, again.output
-    data = __import__("json").loads(again.stdout)
+    data = json.loads(again.stdout)
     assert data["ok"] and data["districts"][0]["mode"] == "incremental"
     assert data["districts"][0]["rows_written"] == 0
     forced = cli("aggregate", "--refresh", "--school-year", "2024", "--json")
-    assert __import__("json").loads(forced.stdout)["districts"][0]["mode"] == "refresh"
+    assert json.loads(forced.stdout)["districts"][0]["mode"] == "refresh"
 
 
 def test_the_cli_refuses_an_unknown_district(hand_made_district, cli):
@@ -173,5 +180,3 @@ def test_the_cli_refuses_an_unknown_district(hand_made_district, cli):
     assert "District 99 is not registered" in result.output
     assert "Traceback" not in result.output
 
-
-hand_made_district = hand_made.hand_made_district
