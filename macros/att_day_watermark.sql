@@ -40,8 +40,15 @@
         model compiles, before the run's lock: a run that commits in between can only have moved
         a watermark forward, so reading an older one only widens the recompute.
     -#}
-    {%- set watermarks = {} -%}
-    {%- if not execute -%}{{ return(watermarks) }}{%- endif -%}
+    {{ return(att_day_read_watermark_column('watermark')) }}
+{% endmacro %}
+
+
+{% macro att_day_read_watermark_column(column) %}
+    {#- {district code: the column as text} from the watermark rows of the districts in scope
+        (rows whose column is null are left out). -#}
+    {%- set values = {} -%}
+    {%- if not execute -%}{{ return(values) }}{%- endif -%}
     {%- set table = att_day_watermark_table() -%}
     {%- if table is none -%}
         {{ exceptions.raise_compiler_error(
@@ -51,13 +58,29 @@
     {%- for code in resync_districts() -%}{%- do quoted.append(dbt.string_literal(code)) -%}{%- endfor -%}
     {%- if quoted -%}
         {%- set rows = run_query(
-            "select district_id, watermark::text from " ~ table
-            ~ " where end_year = " ~ resync_school_year()
+            "select district_id, " ~ column ~ "::text from " ~ table
+            ~ " where end_year = " ~ resync_school_year() ~ " and " ~ column ~ " is not null"
             ~ " and district_id in (" ~ quoted | join(', ') ~ ")").rows -%}
-        {%- for row in rows -%}{%- do watermarks.update({row[0]: row[1]}) -%}{%- endfor -%}
+        {%- for row in rows -%}{%- do values.update({row[0]: row[1]}) -%}{%- endfor -%}
     {%- endif -%}
-    {{ return(watermarks) }}
+    {{ return(values) }}
 {% endmacro %}
+
+
+{% macro att_day_newly_counted(alias, through_dates) %}
+    {#- `<alias>.date` lies between the date the district's last run counted through and the one
+        this run counts through (either way round: a run may also count through an earlier date).
+        A district with no recorded date has -infinity: every counted day is new. -#}
+    {%- set now = resync_attendance_through() -%}
+    {%- set before -%}
+        case {{ alias }}.district_id
+        {%- for code, through in through_dates | dictsort %}
+            when {{ dbt.string_literal(code) }} then date {{ dbt.string_literal(through) }}
+        {%- endfor %}
+            else date '-infinity' end
+    {%- endset -%}
+    {{ alias }}.date > least({{ now }}, {{ before }}) and {{ alias }}.date <= greatest({{ now }}, {{ before }})
+{%- endmacro %}
 
 
 {% macro att_day_changed_since(alias, column, watermarks) %}
@@ -95,7 +118,8 @@ select case
            -- Sessions that may write: clients, and any process holding a transaction id.
            else least(now(), min(activity.xact_start) filter (
                where activity.backend_type = 'client backend' or activity.backend_xid is not null))
-       end as watermark
+       end as watermark,
+       {{ resync_attendance_through() }} as through_date
 from pg_stat_activity as activity
 where activity.datname = current_database();
 {%- if att_day_incremental_mode() %}
@@ -124,8 +148,8 @@ delete from {{ table }} where end_year = {{ resync_school_year() }};
 delete from {{ table }}
 where end_year = {{ resync_school_year() }}
   and district_id in ({{ quoted | join(', ') }});
-insert into {{ table }} (district_id, end_year, watermark, mode)
-select district.code, {{ resync_school_year() }}, run.watermark,
+insert into {{ table }} (district_id, end_year, watermark, through_date, mode)
+select district.code, {{ resync_school_year() }}, run.watermark, run.through_date,
        {{ dbt.string_literal('incremental' if att_day_incremental_mode() else 'refresh') }}
 from att_day_run_watermark as run
 cross join (values ({{ quoted | join('), (') }})) as district (code)

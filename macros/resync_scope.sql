@@ -81,3 +81,17 @@
     {%- endif -%}
     {{ return(text | int) }}
 {% endmacro %}
+
+
+{% macro resync_attendance_through() %}
+    {#- The last date whose attendance counts (SQL date expression): the `attendance_through` var
+        (YYYY-MM-DD), else yesterday. Today's attendance is still being taken and a day to come
+        is no membership day yet, so neither may count as a day present. -#}
+    {%- set raw = var('attendance_through', none) -%}
+    {%- if raw is none or raw == '' -%}{{ return('(current_date - 1)') }}{%- endif -%}
+    {%- set text = raw | string | trim -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
+        {{ exceptions.raise_compiler_error("attendance_through must be a date such as 2024-04-12; got " ~ raw ~ ".") }}
+    {%- endif -%}
+    {{ return("date '" ~ text ~ "'") }}
+{% endmacro %}

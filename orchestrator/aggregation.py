@@ -14,6 +14,8 @@ one).
 
 from __future__ import annotations
 
+import datetime
+
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
@@ -88,12 +90,14 @@ def aggregate(
     refresh: bool = False,
     *,
     school_year: int | None = None,
+    through: datetime.date | None = None,
     url: str | None = None,
     on_district: Callable[[DistrictAggregation], None] | None = None,
 ) -> AggregationResult:
     """Aggregate the districts' attendance (all registered ones by default).
 
     Incremental unless `refresh`; a district never aggregated for the year is refreshed.
+    Attendance counts through `through` (default yesterday: today's is still being taken).
     `on_district` hears each district's result as soon as it is known.
     """
     url = url or database.database_url()
@@ -111,7 +115,8 @@ def aggregate(
         invocation = dbt_invoker.invoke([
             "run", "--select", MODEL,
             "--vars", dbt_invoker.vars_argument(
-                {"districts": [district.code], "school_year": year, "aggregation_mode": mode}),
+                {"districts": [district.code], "school_year": year, "aggregation_mode": mode,
+                 "attendance_through": through.isoformat() if through else None}),
         ], url=url)
         node = next((n for n in invocation.nodes if n.model == MODEL), None)
         succeeded = invocation.success and node is not None and node.status == SUCCESS

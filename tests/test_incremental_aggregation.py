@@ -7,6 +7,8 @@ run the state table equals, row for row, what a full refresh computes from the s
 
 from __future__ import annotations
 
+import datetime
+
 import json
 from pathlib import Path
 
@@ -29,18 +31,25 @@ def state_rows(url: str, year: int) -> list[tuple]:
             f"select {COLUMNS} from state.att_day_aggregation where end_year = :y order by {KEY}"), {"y": year})]
 
 
-def refresh_rows(url: str, year: int) -> list[tuple]:
-    """What a full refresh of every district computes now: the model's refresh SQL, run as a query."""
+def compiled_refresh_sql(url: str, year: int, through: str | None = None) -> str:
+    """The model's refresh SQL for every district."""
     invocation = dbt_invoker.invoke([
         "compile", "--select", aggregation.MODEL,
-        "--vars", dbt_invoker.vars_argument({"districts": [], "school_year": year, "aggregation_mode": "refresh"}),
+        "--vars", dbt_invoker.vars_argument({"districts": [], "school_year": year, "aggregation_mode": "refresh",
+                                             "attendance_through": through}),
     ], url=url)
     assert invocation.success, invocation.error
     [compiled] = Path(dbt_invoker.target_path(), "compiled").rglob(f"{aggregation.MODEL}.sql")
+    return compiled.read_text()
+
+
+def refresh_rows(url: str, year: int, through: str | None = None) -> list[tuple]:
+    """What a full refresh of every district computes now: the model's refresh SQL, run as a query."""
+    sql = compiled_refresh_sql(url, year, through)
     with database.transaction(url) as conn:
         conn.execute(sa.text("set local enable_nestloop = off"))  # as the state models' pre-hook does
         return [tuple(r) for r in conn.execute(sa.text(
-            f"select {COLUMNS} from ({compiled.read_text()}) as refreshed order by {KEY}"))]
+            f"select {COLUMNS} from ({sql}) as refreshed order by {KEY}"))]
 
 
 def watermark(url: str, code: str, year: int):
@@ -180,3 +189,37 @@ def test_the_cli_refuses_an_unknown_district(hand_made_district, cli):
     assert "District 99 is not registered" in result.output
     assert "Traceback" not in result.output
 
+
+
+def _last_counted_day(url: str):
+    with database.transaction(url) as conn:
+        return conn.execute(sa.text("select max(date) from state.att_day_aggregation")).scalar()
+
+
+def test_attendance_counts_through_yesterday_by_default(hand_made_district):
+    # Today's attendance is still being taken, and a day to come is no day present.
+    assert "(current_date - 1)" in compiled_refresh_sql(hand_made_district, hand_made.SCHOOL_YEAR)
+
+
+def test_days_enter_the_count_as_time_passes_without_any_source_change(hand_made_district):
+    url, year = hand_made_district, hand_made.SCHOOL_YEAR
+    first = aggregation.aggregate(school_year=year, through=datetime.date(2023, 9, 5))
+    assert first.ok and first.districts[0].mode == "refresh"
+    assert _last_counted_day(url) == datetime.date(2023, 9, 5)
+    assert state_rows(url, year) == refresh_rows(url, year, "2023-09-05")
+
+    # A week on: the incremental run adds the days in between, though no source changed.
+    later = _through(url, datetime.date(2023, 9, 12))
+    assert later.mode == "incremental" and later.rows_written > 0
+    assert _last_counted_day(url) == datetime.date(2023, 9, 11)
+    assert state_rows(url, year) == refresh_rows(url, year, "2023-09-12")
+
+    # Counting through an earlier date again takes those days away.
+    _through(url, datetime.date(2023, 9, 5))
+    assert state_rows(url, year) == refresh_rows(url, year, "2023-09-05")
+
+
+def _through(url: str, day: datetime.date) -> aggregation.DistrictAggregation:
+    result = aggregation.aggregate(school_year=hand_made.SCHOOL_YEAR, through=day)
+    assert result.ok, result.error
+    return result.districts[0]

@@ -24,6 +24,8 @@
       macros/att_day_watermark.sql explains the watermarks.
 
     Decisions where section 4 is silent:
+    - Attendance counts through yesterday (var attendance_through overrides): today's attendance
+      is still being taken, and a day to come must not count as a day present.
     - A calendar with several schedule structures has one day row per structure: the student's
       day is the row of the chosen enrollment's structure.
     - A roster row with no start_date is open at the start, as a null end_date is at the end.
@@ -44,6 +46,7 @@
 ) }}
 {%- set incremental = att_day_incremental_mode() %}
 {%- set watermarks = att_day_read_watermarks() if incremental else {} %}
+{%- set through_dates = att_day_read_watermark_column('through_date') if incremental else {} %}
 -- depends_on: {{ ref('enrollment') }}
 -- depends_on: {{ ref('day') }}
 -- depends_on: {{ ref('course_section') }}
@@ -146,6 +149,12 @@ affected_scope as (
     from period
     join day using (district_id, period_schedule_id)
     where {{ att_day_changed_since('period', 'modified_date', watermarks) }}
+    -- Days that entered (or left) the counted range since the last run (attendance counts
+    -- through yesterday, so each new day adds every enrolled student's row with no source change).
+    union all
+    select district_id, calendar_id, null::integer, date
+    from day
+    where {{ att_day_newly_counted('day', through_dates) }}
     -- A calendar, course, section, placement or term: the calendar.
     union all
     select district_id, calendar_id, null::integer, null::date
@@ -255,6 +264,7 @@ enrollment_day as (
      and day.date between enrollment.start_date and coalesce(enrollment.end_date, day.date)
     where day.instruction
       and day.attendance
+      and day.date <= {{ resync_attendance_through() }}
       and not coalesce(day.date <@ enrollment.outranked_dates, false)
       {%- if incremental %}
       and exists (

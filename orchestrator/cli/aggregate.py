@@ -15,8 +15,10 @@ from .common import emit_json, json_option, table
               help="The Attendance Aggregation Refresh: recompute all of the school year, not only what changed.")
 @click.option("--school-year", type=click.IntRange(2000, 2100), metavar="YEAR", default=None,
               help="End year of the school year (default: the configured one, else the current one).")
+@click.option("--through", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE", default=None,
+              help="Count attendance through DATE (default: yesterday; today's is still being taken).")
 @json_option
-def aggregate(districts, refresh, school_year, as_json) -> None:
+def aggregate(districts, refresh, school_year, through, as_json) -> None:
     """Rebuild the daily attendance aggregates (AttDayAggregation) from the districts' sources.
 
     By default only the student-days that the districts' changes since the last aggregation can
@@ -30,7 +32,7 @@ def aggregate(districts, refresh, school_year, as_json) -> None:
                        f"{rows} in {outcome.seconds:.1f} s.", err=True)
 
     result = aggregation.aggregate(list(districts) or None, refresh=refresh, school_year=school_year,
-                                   on_district=show)
+                                   through=through.date() if through else None, on_district=show)
     if as_json:
         emit_json(result.as_dict())
     else:
