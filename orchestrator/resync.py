@@ -116,7 +116,8 @@ class ResyncPlan:
             lines.append("  Check dependencies: off (only the chosen objects are rebuilt).")
         if self.full_refresh:
             lines.append("  Full refresh: the tables are rebuilt from scratch for every registered"
-                         " district; rows of other school years are dropped.")
+                         " district; rows of other school years are dropped, and the report views"
+                         " over them with them (`dbt run --select reports` recreates those).")
         return "\n".join(lines)
 
 
