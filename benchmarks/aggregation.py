@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import time
-import uuid
 from datetime import date
 
 import sqlalchemy as sa
@@ -25,23 +24,6 @@ from orchestrator.demo_data import apply_changes, generate
 
 SCHOOL_YEAR = 2024
 AS_OF = date(2024, 5, 1)  # attendance recorded for most of the year, school days left to change
-
-
-def _scratch_database(server_url: str) -> str:
-    name = f"resync_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(database.sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-    admin.dispose()
-    return sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop(server_url: str, url: str) -> None:
-    database.engine(url).dispose()
-    admin = sa.create_engine(database.sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database if exists "{sa.engine.make_url(url).database}" with (force)'))
-    admin.dispose()
 
 
 def _timed(url: str, refresh: bool) -> tuple[float, aggregation.DistrictAggregation]:
@@ -55,7 +37,7 @@ def _timed(url: str, refresh: bool) -> tuple[float, aggregation.DistrictAggregat
 
 def run(students: int, days: int, seed: int) -> list[dict]:
     server_url = database.database_url()
-    url = _scratch_database(server_url)
+    url = database.create_database(server_url, prefix="resync_bench")
     try:
         with database.transaction(url) as conn:
             migrations.ensure_tool_schema(conn)
@@ -85,7 +67,7 @@ def run(students: int, days: int, seed: int) -> list[dict]:
             row["of_refresh"] = row["seconds"] / refresh_seconds
         return rows
     finally:
-        _drop(server_url, url)
+        database.drop_database(server_url, url)
 
 
 def main() -> None:

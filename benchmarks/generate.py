@@ -12,35 +12,16 @@ from __future__ import annotations
 
 import argparse
 import time
-import uuid
 from datetime import date
 
-import sqlalchemy as sa
 
 from orchestrator import database, migrations, registry
 from orchestrator.demo_data import generate
 
 
-def _scratch_database(server_url: str) -> str:
-    name = f"resync_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(database.sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-    admin.dispose()
-    return sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop(server_url: str, url: str) -> None:
-    database.engine(url).dispose()
-    admin = sa.create_engine(database.sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database if exists "{sa.engine.make_url(url).database}" with (force)'))
-    admin.dispose()
-
-
 def run(students: int, schools: int | None, school_year: int, seed: int) -> dict:
     server_url = database.database_url()
-    url = _scratch_database(server_url)
+    url = database.create_database(server_url, prefix="resync_bench")
     try:
         with database.transaction(url) as conn:
             migrations.ensure_tool_schema(conn)
@@ -61,7 +42,7 @@ def run(students: int, schools: int | None, school_year: int, seed: int) -> dict
             "seconds": seconds,
         }
     finally:
-        _drop(server_url, url)
+        database.drop_database(server_url, url)
 
 
 def main() -> None:

@@ -159,3 +159,28 @@ def run_script(conn: Connection, script: str) -> None:
     """
     with conn.connection.cursor() as cursor:
         cursor.execute(script)
+
+
+# --- scratch databases (tests and benchmarks) -----------------------------------------------
+
+def create_database(server_url: str, prefix: str = "resync_scratch", template_url: str | None = None) -> str:
+    """A new, uniquely named database on the server of `server_url` (a copy of the database of
+    `template_url` when given, which must then have no open connection); its URL."""
+    import uuid
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    template = f' template "{make_url(template_url).database}"' if template_url else ""
+    admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}"{template}'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    """Drop the database of `url`, ending its sessions (ours first)."""
+    engine(url).dispose()
+    admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{make_url(url).database}" with (force)'))
+    admin.dispose()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from pathlib import Path
 
 import pytest
@@ -76,27 +75,11 @@ def server_url():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _with_database(url: str, name: str) -> str:
-    parsed = sa.engine.make_url(url)
-    return parsed.set(database=name).render_as_string(hide_password=False)
-
-
 def create_database(server_url: str) -> str:
-    name = f"resync_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(database.sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-    admin.dispose()
-    return _with_database(server_url, name)
+    return database.create_database(server_url, prefix="resync_test")
 
 
-def drop_database(server_url: str, url: str) -> None:
-    database.engine(url).dispose()
-    name = sa.engine.make_url(url).database
-    admin = sa.create_engine(database.sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-    admin.dispose()
+drop_database = database.drop_database
 
 
 @pytest.fixture
@@ -119,13 +102,7 @@ class GeneratedTemplate:
 
     def clone(self) -> str:
         """A new database copied from the template (CREATE DATABASE ... TEMPLATE: no regeneration)."""
-        name = f"resync_test_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(database.sqlalchemy_url(self.server_url), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(
-                f'create database "{name}" template "{sa.engine.make_url(self.url).database}"'))
-        admin.dispose()
-        return _with_database(self.server_url, name)
+        return database.create_database(self.server_url, prefix="resync_test", template_url=self.url)
 
     def drop(self, url: str) -> None:
         drop_database(self.server_url, url)

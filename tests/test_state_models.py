@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import time
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -25,36 +24,25 @@ CODES = tuple(code for code, _, _ in DISTRICTS)
 run = functools.partial(dbt, school_year=SCHOOL_YEAR)
 
 
-def _admin(server_url: str):
-    return sa.create_engine(database.sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-
-
 @pytest.fixture(scope="session")
 def state_template(generated_template):
     """The generated districts with every state table built, to copy from."""
     url = generated_template.clone()
     run(url, "run")
     database.engine(url).dispose()  # a template must have no open connection when it is copied
-    yield sa.engine.make_url(url).database
+    yield url
     generated_template.drop(url)
 
 
 @pytest.fixture
 def state_url(server_url, state_template, monkeypatch):
     """A fresh copy of the built template; the CLI and dbt point at it."""
-    name = f"resync_test_{uuid.uuid4().hex[:12]}"
-    admin = _admin(server_url)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}" template "{state_template}"'))
-    url = sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    url = database.create_database(server_url, prefix="resync_test", template_url=state_template)
     monkeypatch.setenv("RESYNC_DATABASE_URL", url)
     for key, value in database.dbt_environment(url).items():
         monkeypatch.setenv(key, value)
     yield url
-    database.engine(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-    admin.dispose()
+    database.drop_database(server_url, url)
 
 
 def _execute(url: str, *statements: str) -> None:
