@@ -7,7 +7,7 @@ from typing import Sequence
 
 from sqlalchemy.engine import Connection
 
-from .. import catalog, database, migrations, registry, resync, state_config
+from .. import catalog, database, migrations, registry, reports, resync, state_config
 from ..errors import ResyncError
 from ..registry import District
 from .generator import describe, generate
@@ -49,7 +49,10 @@ def setup(url: str, *, students: int = DEMO_STUDENTS, schools: int = DEMO_SCHOOL
         "generated": generate(url, districts, schools=schools, students=students,
                               school_year=school_year, seed=seed, as_of=as_of),
     }
-    summary["state"] = build_state_tables(url, districts, summary["generated"]["school_year"])
+    year = summary["generated"]["school_year"]
+    summary["state"] = build_state_tables(url, districts, year)
+    reports.build_views(url, year)
+    summary["reports"] = reports.district_summary(url, year)
     return summary
 
 
@@ -70,4 +73,11 @@ def describe_setup(summary: dict) -> str:
     lines = [f"Database: {summary['database']}", describe(summary["generated"])]
     if "state" in summary:
         lines.append(f"State tables: {summary['state']['summary']}")
+    if summary.get("reports"):
+        lines.append(f"Attendance reports (schema {reports.REPORTS_SCHEMA}), school year so far:")
+        lines.append(f"  {'district':<8}  {'ADA':>7}  {'ADM':>7}  {'attendance':>10}  {'chronically absent':>18}")
+        for row in summary["reports"]:
+            chronic = row["chronic_absence_rate"]
+            lines.append(f"  {row['district_id']:<8}  {row['ada']:>7}  {row['adm']:>7}  {row['attendance_rate']:>10.1%}"
+                         f"  {'-' if chronic is None else format(chronic, '.1%'):>18}")
     return "\n".join(lines)
