@@ -131,8 +131,9 @@ begin
 end $$;
 {%- endif %}
 {%- if not is_incremental() %}
--- The state table is being (re)built: no district's rows survive from an earlier run.
-delete from {{ table }} where end_year = {{ resync_school_year() }};
+-- The state table is being (re)built, with this school year's rows only: no district's rows of
+-- any year survive from an earlier run, so neither may a watermark.
+delete from {{ table }};
 {%- endif %}
 {% endmacro %}
 

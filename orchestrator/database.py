@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import warnings
 from pathlib import Path
@@ -67,7 +66,10 @@ def stop_embedded(pgdata: Path | None = None) -> bool:
     import os
 
     user = "pgserver" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    try:
+        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    except Exception as exc:  # pgserver raises plain subprocess errors
+        raise ResyncError(f"The embedded database in {pgdata} could not stop: {exc}") from exc
     return True
 
 
@@ -126,13 +128,22 @@ def dbt_environment(url: str) -> dict[str, str]:
 
 # --- connections ---------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=8)
-def _engine(url: str) -> Engine:
-    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True, future=True)
+_engines: dict[str, Engine] = {}
 
 
 def engine(url: str | None = None) -> Engine:
-    return _engine(url or database_url())
+    """One pooled engine per URL for the life of the process (dispose_engine closes one)."""
+    url = url or database_url()
+    if url not in _engines:
+        _engines[url] = sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True, future=True)
+    return _engines[url]
+
+
+def dispose_engine(url: str) -> None:
+    """Close the pooled connections to `url` (before its database is dropped or copied)."""
+    cached = _engines.pop(url, None)
+    if cached is not None:
+        cached.dispose()
 
 
 @contextlib.contextmanager
@@ -171,16 +182,20 @@ def create_database(server_url: str, prefix: str = "resync_scratch", template_ur
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     template = f' template "{make_url(template_url).database}"' if template_url else ""
     admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"{template}'))
-    admin.dispose()
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'create database "{name}"{template}'))
+    finally:
+        admin.dispose()
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_database(server_url: str, url: str) -> None:
     """Drop the database of `url`, ending its sessions (ours first)."""
-    engine(url).dispose()
+    dispose_engine(url)
     admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database if exists "{make_url(url).database}" with (force)'))
-    admin.dispose()
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'drop database if exists "{make_url(url).database}" with (force)'))
+    finally:
+        admin.dispose()

@@ -119,7 +119,7 @@ def generated_template(server_url):
                        school_year=generated_data.SCHOOL_YEAR, seed=generated_data.SEED,
                        as_of=generated_data.AS_OF)
     # A template must have no open connections when it is copied.
-    database.engine(url).dispose()
+    database.dispose_engine(url)
     yield GeneratedTemplate(server_url, url)
     drop_database(server_url, url)
 

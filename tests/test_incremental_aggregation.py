@@ -223,3 +223,16 @@ def _through(url: str, day: datetime.date) -> aggregation.DistrictAggregation:
     result = aggregation.aggregate(school_year=hand_made.SCHOOL_YEAR, through=day)
     assert result.ok, result.error
     return result.districts[0]
+
+
+def test_a_full_refresh_of_another_year_forgets_every_watermark(hand_made_url):
+    # --full-refresh rebuilds the table with one school year only: the 2023-2024 rows are gone, so
+    # an incremental run for that year must not trust its old watermark.
+    assert watermark(hand_made_url, "01", hand_made.SCHOOL_YEAR) is not None
+    invocation = dbt_invoker.invoke(
+        ["run", "--select", aggregation.MODEL, "--full-refresh",
+         "--vars", dbt_invoker.vars_argument({"districts": [], "school_year": hand_made.SCHOOL_YEAR - 1})],
+        url=hand_made_url)
+    assert invocation.success, invocation.error
+    assert watermark(hand_made_url, "01", hand_made.SCHOOL_YEAR) is None
+    assert aggregation.aggregate(school_year=hand_made.SCHOOL_YEAR).districts[0].mode == "refresh"

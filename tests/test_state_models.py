@@ -29,7 +29,7 @@ def state_template(generated_template):
     """The generated districts with every state table built, to copy from."""
     url = generated_template.clone()
     run(url, "run")
-    database.engine(url).dispose()  # a template must have no open connection when it is copied
+    database.dispose_engine(url)  # a template must have no open connection when it is copied
     yield url
     generated_template.drop(url)
 
