@@ -105,7 +105,7 @@ def aggregate(
     with database.transaction(url) as conn:
         migrations.ensure_tool_schema(conn)
         _check_subscribed()
-        districts = _districts(conn, district_codes)
+        districts = registry.resolve(conn, district_codes)
         watermarks = _watermarks(conn, [d.code for d in districts], year)
 
     started = time.perf_counter()
@@ -143,15 +143,6 @@ def _check_subscribed() -> None:
         raise ResyncError(
             f"{config.name} does not subscribe to AttDayAggregation, so attendance is not aggregated;"
             " add it to subscribed_objects in dbt_project/dbt_project.yml.")
-
-
-def _districts(conn, codes: list[str] | None) -> list[registry.District]:
-    if codes:
-        return [registry.get(conn, registry.validate_code(code)) for code in dict.fromkeys(codes)]
-    found = registry.list_all(conn)
-    if not found:
-        raise ResyncError("No districts are registered; add one with `resync district add`.")
-    return found
 
 
 def _watermarks(conn, codes: list[str], year: int) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from typing import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -86,6 +87,27 @@ def list_all(conn: Connection) -> list[District]:
         f'select code, name, schema_name from "{settings.TOOL_SCHEMA}".district order by code'
     ))
     return [District(*r) for r in rows]
+
+
+NONE_REGISTERED = "No districts are registered; add one with `resync district add`."
+
+
+def resolve(conn: Connection, codes: Sequence[str] | None, *, none_registered: str = NONE_REGISTERED
+            ) -> list[District]:
+    """The districts a command acts on: those named by code, each once and in the order given
+    (every code valid and registered), or without codes every registered district, by code.
+
+    Raises ResyncError with `none_registered` when no codes are given and no district is registered.
+    """
+    if codes:
+        unique = list(dict.fromkeys(codes))
+        for code in unique:
+            validate_code(code)
+        return [get(conn, code) for code in unique]
+    found = list_all(conn)
+    if not found:
+        raise ResyncError(none_registered)
+    return found
 
 
 def remove(conn: Connection, code: str) -> District:

@@ -129,10 +129,8 @@ def submit_resync(conn: Connection, *, districts: list[str], objects: list[str],
 def submit_aggregation(conn: Connection, *, districts: list[str] | None, refresh: bool, requested_by: str,
                        schedule_name: str | None = None) -> Request:
     """Queue the attendance aggregation (incremental unless `refresh`) for some or all districts."""
-    codes = [registry.get(conn, registry.validate_code(c)).code for c in districts or []]
-    if not codes and not registry.list_all(conn):
-        raise ResyncError("No districts are registered; add one with `resync district add`.")
-    selection = {"districts": codes or None, "refresh": bool(refresh)}
+    chosen = registry.resolve(conn, districts)
+    selection = {"districts": [d.code for d in chosen] if districts else None, "refresh": bool(refresh)}
     return _queue(conn, "aggregation", selection, None, requested_by, schedule_name)
 
 

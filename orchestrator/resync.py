@@ -162,10 +162,8 @@ def build_plan(
 
 
 def _registered_districts(conn: Connection, codes: list[str]) -> list[registry.District]:
-    unique = list(dict.fromkeys(c.strip() for c in codes))
-    for code in unique:
-        registry.validate_code(code)
-    return sorted((registry.get(conn, code) for code in unique), key=lambda d: d.code)
+    # A plan lists its districts by code, whatever order they were named in.
+    return sorted(registry.resolve(conn, [c.strip() for c in codes]), key=lambda d: d.code)
 
 
 def _check_subscribed(config: state_config.StateConfig, requested, planned) -> None:

@@ -155,9 +155,7 @@ def enqueue_run(conn: Connection, name: str, *, due_at: datetime.datetime | None
 
 
 def _submit(conn: Connection, schedule: Schedule, requested_by: str) -> tuple[requests.Request, list[str]]:
-    codes = [d.code for d in registry.list_all(conn)]
-    if not codes:
-        raise ResyncError("no districts are registered")
+    codes = [d.code for d in registry.resolve(conn, None, none_registered="no districts are registered")]
     if schedule.kind == "aggregation":
         return requests.submit_aggregation(conn, districts=None, refresh=False, requested_by=requested_by,
                                            schedule_name=schedule.name), []

@@ -395,9 +395,7 @@ class _AggregationTarget(_Target):
     def build(cls, conn, request: requests.Request, url: str) -> "_AggregationTarget":
         from . import registry
 
-        codes = request.selection.get("districts") or [d.code for d in registry.list_all(conn)]
-        for code in codes:
-            registry.get(conn, code)
+        codes = [d.code for d in registry.resolve(conn, request.selection.get("districts"))]
         return cls(districts=request.selection.get("districts"), refresh=bool(request.selection.get("refresh")),
                    pairs=[(code, "att_day_aggregation") for code in codes], url=url)
 

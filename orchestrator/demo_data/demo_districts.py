@@ -23,11 +23,8 @@ def select_districts(conn: Connection, codes: Sequence[str] = (), first: int | N
     """The districts named by code, or the first `first` registered (by code), or all of them."""
     if codes and first is not None:
         raise ResyncError("Use either -d/--district or --districts, not both.")
-    if codes:
-        return [registry.get(conn, registry.validate_code(code)) for code in dict.fromkeys(codes)]
-    found = registry.list_all(conn)
-    if not found:
-        raise ResyncError("No districts are registered; add one with `resync district add` or run `resync demo setup`.")
+    found = registry.resolve(conn, list(codes), none_registered=(
+        "No districts are registered; add one with `resync district add` or run `resync demo setup`."))
     if first is not None:
         if first > len(found):
             raise ResyncError(f"--districts {first} asks for more districts than the {len(found)} registered.")
