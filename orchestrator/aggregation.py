@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import sqlalchemy as sa
-import yaml
 
 from . import catalog, database, dbt_invoker, migrations, registry, settings, state_config
 from .errors import ResyncError
@@ -76,13 +75,8 @@ class AggregationResult:
 
 def configured_school_year() -> int:
     """The `school_year` var of dbt_project.yml, else the current school year."""
-    path = settings.dbt_project_dir() / "dbt_project.yml"
-    try:
-        variables = (yaml.safe_load(path.read_text()) or {}).get("vars") or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ResyncError(f"The dbt project file {path} cannot be read: {exc}") from exc
-    value = variables.get("school_year")
-    return int(value) if value not in (None, "") else current_school_year()
+    configured = state_config.school_year()
+    return current_school_year() if configured is None else configured
 
 
 def aggregate(

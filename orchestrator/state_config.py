@@ -45,14 +45,35 @@ def config_path() -> Path:
     return settings.dbt_project_dir() / "dbt_project.yml"
 
 
-def load() -> StateConfig:
-    """Read the state's vars (the file is small; read it every time so edits apply at once)."""
+def project_vars() -> dict:
+    """The `vars` of dbt_project.yml (the file is small; read it every time so edits apply at once)."""
     path = config_path()
     try:
         project = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ResyncError(f"The state configuration in {path} cannot be read: {exc}") from exc
-    variables = project.get("vars") or {}
+    variables = project.get("vars") if isinstance(project, dict) else None
+    return variables if isinstance(variables, dict) else {}
+
+
+def school_year() -> int | None:
+    """The `school_year` var (an end year, checked as resync_school_year() checks it), or None."""
+    from .resync import MAX_SCHOOL_YEAR, MIN_SCHOOL_YEAR
+
+    raw = project_vars().get("school_year")
+    if raw is None or raw == "":
+        return None
+    text = str(raw).strip()
+    if not (text.isdigit() and MIN_SCHOOL_YEAR <= int(text) <= MAX_SCHOOL_YEAR):
+        raise ResyncError(f"school_year in {config_path()} must be the end year of a school year,"
+                          f" such as 2025; got {raw!r}.")
+    return int(text)
+
+
+def load() -> StateConfig:
+    """Read the state's vars."""
+    path = config_path()
+    variables = project_vars()
     name = str(variables.get("state_name") or "The state").strip()
     raw = variables.get("subscribed_objects", ALL)
     if raw is None or (isinstance(raw, str) and raw.strip().lower() == ALL):
