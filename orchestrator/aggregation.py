@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from . import catalog, database, dbt_invoker, migrations, registry, settings, state_config
 from .errors import ResyncError
-from .resync import current_school_year
+from .school_year import current_school_year
 
 MODEL = "att_day_aggregation"
 INCREMENTAL, REFRESH = "incremental", "refresh"

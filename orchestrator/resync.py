@@ -13,7 +13,6 @@ it stay finished, the failed one is rolled back and the rest are skipped.
 
 from __future__ import annotations
 
-import datetime
 import re
 import time
 from dataclasses import dataclass, field
@@ -26,21 +25,7 @@ from . import catalog, database, dbt_invoker, missing_parents, registry, setting
 from .catalog import CampusObject
 from .errors import ResyncError
 
-MIN_SCHOOL_YEAR, MAX_SCHOOL_YEAR = 2000, 2100
-
-
-def current_school_year(today: datetime.date | None = None) -> int:
-    """End year of the current school year: from July 1 on, the next calendar year.
-
-    The same rule as resync_school_year() in macros/resync_scope.sql; a plan always passes the
-    year explicitly, so a run that starts just before midnight on June 30 keeps its year.
-    """
-    today = today or datetime.date.today()
-    return today.year + 1 if today.month >= 7 else today.year
-
-
-def school_year_label(end_year: int) -> str:
-    return f"{end_year - 1}-{end_year}"
+from .school_year import MAX_SCHOOL_YEAR, MIN_SCHOOL_YEAR, current_school_year, school_year_label  # noqa: F401
 
 
 # --- the plan ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from . import catalog, settings
+from .school_year import MAX_SCHOOL_YEAR, MIN_SCHOOL_YEAR
 from .errors import ResyncError
 
 ALL = "all"
@@ -58,8 +59,6 @@ def project_vars() -> dict:
 
 def school_year() -> int | None:
     """The `school_year` var (an end year, checked as resync_school_year() checks it), or None."""
-    from .resync import MAX_SCHOOL_YEAR, MIN_SCHOOL_YEAR
-
     raw = project_vars().get("school_year")
     if raw is None or raw == "":
         return None

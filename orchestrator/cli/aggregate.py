@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import aggregation
+from ..school_year import school_year_label
 from .common import emit_json, json_option, table
 
 
@@ -38,7 +39,7 @@ def aggregate(districts, refresh, school_year, through, as_json) -> None:
     else:
         rows = [{**d.as_dict(), "rows_written": "" if d.rows_written is None else f"{d.rows_written:,}",
                  "seconds": f"{d.seconds:.1f}"} for d in result.districts]
-        click.echo(f"Attendance aggregation, school year {result.school_year - 1}-{result.school_year}:")
+        click.echo(f"Attendance aggregation, school year {school_year_label(result.school_year)}:")
         click.echo(table(rows, ["district", "district_name", "mode", "status", "rows_written", "seconds"]))
         if result.error:
             click.echo(f"Failed: {result.error}", err=True)

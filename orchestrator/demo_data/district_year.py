@@ -37,7 +37,7 @@ from typing import Iterator
 from ..registry import District
 from . import reference as ref
 from .attendance import AttendanceRecorder, Profile
-from .school_year import YearPlan, describe_year, plan_year
+from .school_year import YearPlan, plan_year
 
 #: Minutes of each instructional period, by the number of instructional periods in a day.
 _PERIOD_MINUTES = {5: 72, 6: 60, 7: 51}
@@ -591,4 +591,4 @@ def build_district_year(district: District, *, schools: int, students: int, end_
                                as_of=as_of, seed=seed).build()
 
 
-__all__ = ["DistrictYear", "build_district_year", "describe_year", "school_layout"]
+__all__ = ["DistrictYear", "build_district_year", "school_layout"]

@@ -24,7 +24,7 @@ from ..errors import ResyncError
 from ..registry import District
 from . import clock, loader
 from .district_year import build_district_year
-from .school_year import current_school_year, describe_year
+from .school_year import current_school_year, school_year_label
 
 
 def generate(url: str, districts: Sequence[District], *, schools: int = 3, students: int = 600,
@@ -77,7 +77,7 @@ def describe(summary: dict) -> str:
     """A few lines for people: the year, then one line per district and the totals."""
     through = max((r["attendance_through"] or "" for r in summary["districts"]), default="")
     lines = [
-        f"School year {describe_year(summary['school_year'])} as of {summary['as_of']} (seed {summary['seed']}): "
+        f"School year {school_year_label(summary['school_year'])} as of {summary['as_of']} (seed {summary['seed']}): "
         + (f"attendance through {through}." if through else "no attendance yet, school has not started.")
     ]
     header = ("district", "schools", "students", "student-days", "attendance rows")

@@ -15,17 +15,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
 
+from ..school_year import current_school_year, school_year_label  # noqa: F401  (one rule for the year)
+
 #: Instructional days a district plans for (the days counted toward the year, "about 180").
 INSTRUCTIONAL_DAY_TARGETS = (178, 179, 180, 180, 181)
-
-
-def current_school_year(today: date) -> int:
-    """The end year of the school year `today` falls in: a year starts on July 1."""
-    return today.year + 1 if today >= date(today.year, 7, 1) else today.year
-
-
-def describe_year(end_year: int) -> str:
-    return f"{end_year - 1}-{end_year}"
 
 
 @dataclass(frozen=True)

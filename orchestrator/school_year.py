@@ -1,0 +1,23 @@
+"""School years: named by their end year (2025 is 2024-2025), each starting on July 1."""
+
+from __future__ import annotations
+
+import datetime
+
+#: The end years a run accepts (resync_school_year() in macros/resync_scope.sql checks the same).
+MIN_SCHOOL_YEAR, MAX_SCHOOL_YEAR = 2000, 2100
+
+
+def current_school_year(today: datetime.date | None = None) -> int:
+    """End year of the current school year: from July 1 on, the next calendar year.
+
+    The same rule as resync_school_year() in macros/resync_scope.sql; a plan always passes the
+    year explicitly, so a run that starts just before midnight on June 30 keeps its year.
+    """
+    today = today or datetime.date.today()
+    return today.year + 1 if today.month >= 7 else today.year
+
+
+def school_year_label(end_year: int) -> str:
+    """2025 -> "2024-2025"."""
+    return f"{end_year - 1}-{end_year}"
