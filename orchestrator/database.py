@@ -146,6 +146,17 @@ def dispose_engine(url: str) -> None:
         cached.dispose()
 
 
+def error_reason(exc: BaseException) -> str:
+    """The first line of a database error (the driver's own message when SQLAlchemy wraps one)."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _unreachable(exc: BaseException) -> ResyncError:
+    return ResyncError(f"The database could not be reached or failed: {error_reason(exc)}")
+
+
 @contextlib.contextmanager
 def transaction(url: str | None = None) -> Iterator[Connection]:
     """One transaction: committed when the block ends, rolled back (nothing half-written) on error."""
@@ -153,8 +164,35 @@ def transaction(url: str | None = None) -> Iterator[Connection]:
         with engine(url).begin() as conn:
             yield conn
     except sa.exc.OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise ResyncError(f"The database could not be reached or failed: {reason}") from exc
+        raise _unreachable(exc) from exc
+
+
+def libpq_url(url: str) -> str:
+    """`url` as libpq reads it: a SQLAlchemy form such as postgresql+psycopg://... works too."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def connect(url: str, **kwargs):
+    """A plain psycopg connection (for LISTEN, advisory locks, ...); kwargs go to psycopg.connect.
+
+    A database that cannot be reached is a ResyncError, as with transaction().
+    """
+    import psycopg
+
+    try:
+        return psycopg.connect(libpq_url(url), **kwargs)
+    except psycopg.OperationalError as exc:
+        raise _unreachable(exc) from exc
+
+
+async def connect_async(url: str, **kwargs):
+    """connect() for asyncio: a psycopg AsyncConnection."""
+    import psycopg
+
+    try:
+        return await psycopg.AsyncConnection.connect(libpq_url(url), **kwargs)
+    except psycopg.OperationalError as exc:
+        raise _unreachable(exc) from exc
 
 
 def check_reachable(url: str) -> None:

@@ -284,12 +284,10 @@ def wait(url: str, request_id: int, *, timeout: float | None = None,
     Wakes on pg_notify (LISTEN before the first read, so nothing is missed in between) and also
     re-reads every few seconds, in case the connection dropped a notification.
     """
-    import psycopg
-
     from . import database
 
     deadline = None if timeout is None else time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as listener:
+    with database.connect(url, autocommit=True) as listener:
         listener.execute(f'listen "{REQUEST_CHANNEL}"')
         last: tuple | None = None
         while True:

@@ -232,12 +232,10 @@ class ScheduleDeferrer:
                 await asyncio.sleep(5)
 
     async def _run_connected(self) -> None:
-        import psycopg
-
         deferrer_task: asyncio.Task | None = None
         loaded: list[tuple] | None = None
         try:
-            async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as listener:
+            async with await database.connect_async(self.url, autocommit=True) as listener:
                 await listener.execute(f'listen "{SCHEDULE_CHANNEL}"')
                 while True:
                     schedules = await asyncio.to_thread(self._load)

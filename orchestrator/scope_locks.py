@@ -23,6 +23,8 @@ from typing import Callable, Iterable
 
 import psycopg
 
+from . import database
+
 _KEY_SQL = "select hashtextextended('resync-request/' || %s || '/' || %s, 0)"
 
 
@@ -38,7 +40,7 @@ class ScopeLocks:
 
     def acquire(self, on_wait: Callable[[tuple[str, str]], None] | None = None) -> None:
         """Take every lock, waiting for other requests that hold some; raises when cancelled."""
-        self._conn = psycopg.connect(self._url, autocommit=True, application_name=self._application_name)
+        self._conn = database.connect(self._url, autocommit=True, application_name=self._application_name)
         keyed = sorted((self._conn.execute(_KEY_SQL, pair).fetchone()[0], pair) for pair in self.pairs)
         for key, pair in keyed:
             if self._cancelled.is_set():

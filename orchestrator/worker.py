@@ -310,13 +310,13 @@ class _RequestRun:
 def _terminate_dbt_sessions(url: str) -> None:
     """End this worker's dbt sessions: PostgreSQL rolls back whatever they had not committed."""
     try:
-        with psycopg.connect(url, autocommit=True) as conn:
+        with database.connect(url, autocommit=True) as conn:
             conn.execute(
                 "select pg_terminate_backend(pid) from pg_stat_activity"
                 " where application_name = %s and datname = current_database() and pid <> pg_backend_pid()",
                 (dbt_application_name(),),
             )
-    except psycopg.Error:
+    except (psycopg.Error, ResyncError):
         logger.exception("Could not stop the dbt sessions of this worker")
 
 
