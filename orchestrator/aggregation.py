@@ -119,7 +119,7 @@ def aggregate(
             status=SUCCESS if succeeded else ERROR,
             rows_written=(node.rows_affected or 0) if succeeded else None,
             seconds=node.seconds if node else invocation.seconds,
-            error=None if succeeded else (invocation.error or "dbt reported a failure without a message"),
+            error=None if succeeded else _failure(invocation, node),
         )
         if succeeded:
             with database.transaction(url) as conn:
@@ -129,6 +129,13 @@ def aggregate(
             on_district(outcome)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _failure(invocation: dbt_invoker.Invocation, node) -> str:
+    if invocation.success and node is None:
+        return f"{MODEL} was not selected"
+    return dbt_invoker.short_reason(
+        invocation.error or (node.message if node else None) or "dbt reported a failure without a message")
 
 
 def _check_subscribed() -> None:

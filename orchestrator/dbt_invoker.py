@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import shlex
 import shutil
 import threading
@@ -424,6 +425,18 @@ def invoke(
             args=list(args), success=bool(result.success), seconds=round(time.perf_counter() - started, 3),
             nodes=nodes, error=error, manifest_source=source,
         )
+
+
+_MESSAGE_PREFIX = re.compile(r"^(Database|Compilation|Runtime) Error in \w+ \w+ \([^)]*\)\s*")
+_MESSAGE_NOISE = re.compile(r"\s+(LINE \d+:|compiled code at|HINT:|DETAIL:|CONTEXT:|> in macro|> called by).*$")
+
+
+def short_reason(message: str | None) -> str:
+    """A dbt error message as part of a sentence: without the "Database Error in model x (path)"
+    prefix, the SQL excerpt and hints, or the final period."""
+    text = " ".join((message or "").split())
+    text = _MESSAGE_NOISE.sub("", _MESSAGE_PREFIX.sub("", text)).strip().rstrip(".")
+    return text or "no reason given"
 
 
 def warm(url: str | None = None) -> str:

@@ -187,10 +187,9 @@ def _check_calendars(conn: Connection, chosen: list[registry.District], year: in
                     f'select exists (select 1 from "{district.schema_name}".calendar where end_year = :y)'
                 ), {"y": year}).scalar()
         except sa.exc.DBAPIError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise ResyncError(
                 f"The calendars of district {district.code} cannot be read from schema"
-                f" {district.schema_name}: {reason}."
+                f" {district.schema_name}: {database.error_reason(exc)}."
             ) from exc
         if not found:
             without.append(district)
@@ -361,20 +360,10 @@ def _rows_in_scope(conn: Connection, obj: CampusObject, plan: ResyncPlan) -> dic
 
 # dbt's node messages read "Database Error in model x (path)\n  <reason>\n  LINE 3: ...\n
 # compiled code at ..."; the reason is what a person needs.
-_MESSAGE_PREFIX = re.compile(r"^(Database|Compilation|Runtime) Error in \w+ \w+ \([^)]*\)\s*")
-_MESSAGE_NOISE = re.compile(r"\s+(LINE \d+:|compiled code at|HINT:|DETAIL:|CONTEXT:|> in macro|> called by).*$")
-
-
-def _reason(message: str | None) -> str:
-    text = " ".join((message or "").split())
-    text = _MESSAGE_NOISE.sub("", _MESSAGE_PREFIX.sub("", text)).strip().rstrip(".")
-    return text or "no reason given"
-
-
 def _error_sentence(plan: ResyncPlan, invocation: dbt_invoker.Invocation, statuses: dict[str, str]) -> str:
     failed = next((name for name, status in statuses.items() if status == ERROR), None)
     if failed is None:  # dbt failed, yet every object finished (a later step such as a hook)
-        return f"dbt failed after the objects finished: {_reason(invocation.error)}."
+        return f"dbt failed after the objects finished: {dbt_invoker.short_reason(invocation.error)}."
     message = invocation.error or ""
     failed_node = next((n for n in invocation.nodes if n.status == ERROR and n.model == catalog.resolve(failed).model_name), None)
     if failed_node and failed_node.message:
@@ -386,6 +375,6 @@ def _error_sentence(plan: ResyncPlan, invocation: dbt_invoker.Invocation, status
     where = ("district " if len(districts) == 1 else "districts ") + ", ".join(d.code for d in districts)
     finished = sum(1 for status in statuses.values() if status == SUCCESS)
     skipped = sum(1 for status in statuses.values() if status == SKIPPED)
-    return (f"{failed} failed for {where} and was rolled back ({_reason(message)});"
+    return (f"{failed} failed for {where} and was rolled back ({dbt_invoker.short_reason(message)});"
             f" {finished} object{'s' if finished != 1 else ''} before it finished and"
             f" {skipped} {'were' if skipped != 1 else 'was'} skipped.")
