@@ -54,8 +54,7 @@
         {{ exceptions.raise_compiler_error(
             "The incremental attendance aggregation needs the resync tool schema: run it with `resync aggregate`.") }}
     {%- endif -%}
-    {%- set quoted = [] -%}
-    {%- for code in resync_districts() -%}{%- do quoted.append(dbt.string_literal(code)) -%}{%- endfor -%}
+    {%- set quoted = resync_quoted_districts() -%}
     {%- if quoted -%}
         {%- set rows = run_query(
             "select district_id, " ~ column ~ "::text from " ~ table
@@ -142,10 +141,8 @@ delete from {{ table }};
     {#- Post-hook, inside the transaction: the districts just aggregated are current as of the
         captured watermark (or, when none could be captured, need a full recompute next time). -#}
     {%- set table = att_day_watermark_table() -%}
-    {%- set codes = resync_districts() -%}
-    {%- if table is none or not codes -%}{{ return('') }}{%- endif -%}
-    {%- set quoted = [] -%}
-    {%- for code in codes -%}{%- do quoted.append(dbt.string_literal(code)) -%}{%- endfor -%}
+    {%- set quoted = resync_quoted_districts() -%}
+    {%- if table is none or not quoted -%}{{ return('') }}{%- endif -%}
 delete from {{ table }}
 where end_year = {{ resync_school_year() }}
   and district_id in ({{ quoted | join(', ') }});

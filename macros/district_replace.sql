@@ -21,10 +21,8 @@
 
 {% macro resync_scope_predicate() %}
     {#- The rows of the target this run owns: `district_id in (...)` [and `end_year = <school year>`]. -#}
-    {%- set codes = resync_districts() -%}
-    {%- if not codes -%}{{ return('false') }}{%- endif -%}
-    {%- set quoted = [] -%}
-    {%- for code in codes -%}{%- do quoted.append(dbt.string_literal(code)) -%}{%- endfor -%}
+    {%- set quoted = resync_quoted_districts() -%}
+    {%- if not quoted -%}{{ return('false') }}{%- endif -%}
     {%- set predicate = 'district_id in (' ~ quoted | join(', ') ~ ')' -%}
     {%- if resync_object_scope() == 'district_year' -%}
         {%- set predicate = predicate ~ ' and end_year = ' ~ resync_school_year() -%}
@@ -62,8 +60,7 @@ from {{ arg_dict['temp_relation'] }}
     {%- set new_rows = arg_dict['temp_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     {%- set marker = keyed.tombstone.column ~ ' = ' ~ keyed.tombstone.value -%}
-    {%- set codes = [] -%}
-    {%- for code in resync_districts() -%}{%- do codes.append(dbt.string_literal(code)) -%}{%- endfor -%}
+    {%- set codes = resync_quoted_districts() -%}
 set local enable_nestloop = on;
 analyze {{ new_rows }};
 

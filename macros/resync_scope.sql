@@ -66,6 +66,14 @@
 {% endmacro %}
 
 
+{% macro resync_quoted_districts() %}
+    {#- resync_districts() as SQL string literals, for `district_id in (...)` and the like. -#}
+    {%- set quoted = [] -%}
+    {%- for code in resync_districts() -%}{%- do quoted.append(dbt.string_literal(code)) -%}{%- endfor -%}
+    {{ return(quoted) }}
+{% endmacro %}
+
+
 {% macro resync_school_year() %}
     {#- The end year of the school year a run replaces: the var, else the current school year,
         which ends in the next calendar year from July 1 on. -#}
