@@ -7,9 +7,9 @@ Each district runs in its own dbt invocation (its own transaction): a district t
 rolled back and reported, and the others still finish. A district is aggregated incrementally
 (only the student-days its sources changed since its watermark, see
 macros/att_day_watermark.sql) when it has a watermark for the school year; otherwise, or with
-`refresh`, all of its school year is recomputed, which also sets its watermark. Only the
-configured school year is aggregated (the `school_year` var of dbt_project.yml, else the current
-one).
+`refresh`, all of its school year is recomputed, which also sets its watermark. One school year
+is aggregated per call: `school_year` (`--school-year`), else the `school_year` var of
+dbt_project.yml, else the current one.
 """
 
 from __future__ import annotations

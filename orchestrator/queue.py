@@ -78,7 +78,6 @@ def ensure_queue_schema(conn: Connection) -> None:
     with queue_search_path(conn):
         if installed is None:
             conn.execute(sa.text(f'create schema if not exists "{QUEUE_SCHEMA}"'))
-            conn.execute(sa.text(f'set local search_path to "{QUEUE_SCHEMA}"'))
             database.run_script(conn, procrastinate.schema.SchemaManager.get_schema())
             pending = files  # schema.sql is the latest state: every shipped migration is in it
             run = False

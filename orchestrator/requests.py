@@ -29,7 +29,6 @@ from . import notifications, queue, registry, settings
 from .errors import ResyncError
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
-ACTIVE = (QUEUED, RUNNING)
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 
 #: How many times a worker may start a request before it is failed (each start after the first

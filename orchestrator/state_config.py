@@ -32,9 +32,6 @@ class StateConfig:
     def subscribes(self, obj: catalog.CampusObject) -> bool:
         return obj.campus_name in self.subscribed
 
-    def unsubscribed(self) -> list[catalog.CampusObject]:
-        return [o for o in catalog.load() if not self.subscribes(o)]
-
     def as_dict(self) -> dict:
         return {
             "state_name": self.name,

@@ -177,7 +177,7 @@ class _RetryPolicy(retry.BaseRetryStrategy):
     - Stopped by a worker shutdown: straight back to the queue.
     - The task itself raised (the database went away while recording an outcome): again in a
       few seconds, up to MAX_ATTEMPTS times; a request that still cannot finish is failed by the
-      recovery pass below, so none stays `running` for ever.
+      recovery pass (recover_stalled, above), so none stays `running` for ever.
     - A failed resync is *not* retried: the task records it and returns. dbt and SQL failures are
       deterministic, and the requester is told.
     """
