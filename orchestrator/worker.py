@@ -64,6 +64,12 @@ class WorkerOptions:
     schedules: bool = True  # run the schedule deferrer (never in burst mode)
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
+    def __post_init__(self) -> None:
+        # Otherwise a live worker between two heartbeats is presumed dead and its request run twice.
+        if self.stalled_after <= self.heartbeat:
+            raise ResyncError(f"stalled_after ({self.stalled_after:g} s) must be longer than heartbeat"
+                              f" ({self.heartbeat:g} s).")
+
 
 def dbt_application_name() -> str:
     return f"resync-worker-{os.getpid()}@{socket.gethostname()}"[:63]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 from typing import Any
@@ -50,6 +51,12 @@ class _ToolTransaction:
 
     def __exit__(self, *exc):
         return self._cm.__exit__(*exc)
+
+
+def moment_text(moment: datetime.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S",
+                zone: datetime.tzinfo | None = None) -> str:
+    """`moment` in local time (or in `zone`) formatted as `fmt`; "-" when there is none."""
+    return moment.astimezone(zone).strftime(fmt) if moment else "-"
 
 
 def table(rows: list[dict], columns: list[str]) -> str:

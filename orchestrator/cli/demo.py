@@ -6,6 +6,7 @@ import click
 
 from .. import database, demo_data
 from .common import emit_json, json_option, tool_transaction
+from .selection import stack_options
 
 district_options = [
     click.option("-d", "--district", "codes", multiple=True,
@@ -24,14 +25,6 @@ school_year_option = click.option(
     help="End year of the school year, 2024 for 2023-2024 (default: the one --as-of falls in).")
 
 
-def _stack(options):
-    def decorate(command):
-        for option in reversed(options):
-            command = option(command)
-        return command
-    return decorate
-
-
 def _targets(codes, first):
     with tool_transaction() as conn:
         return demo_data.select_districts(conn, codes, first)
@@ -43,7 +36,7 @@ def demo() -> None:
 
 
 @demo.command()
-@_stack(district_options)
+@stack_options(district_options)
 @click.option("--schools", default=3, show_default=True, type=click.IntRange(1, 500),
               help="Schools per district.")
 @click.option("--students", default=600, show_default=True, type=click.IntRange(1, 1_000_000),
@@ -66,7 +59,7 @@ def generate(codes, first, schools, students, school_year, as_of, seed, as_json)
 
 
 @demo.command()
-@_stack(district_options)
+@stack_options(district_options)
 @click.option("--days", default=1, show_default=True, type=click.IntRange(1, 60),
               help="School days of changes to apply.")
 @seed_option

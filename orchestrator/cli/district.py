@@ -20,7 +20,6 @@ def district() -> None:
               help="Schema holding its sources (default district_<code>, created if missing).")
 def add(code: str, name: str, schema: str | None) -> None:
     """Register district CODE (letters and digits, e.g. 01)."""
-    registry.validate_code(code)
     with tool_transaction() as conn:
         d = registry.add(conn, code, name, schema)
     click.echo(f"Registered district {d.code} {d.name} (sources in schema {d.schema_name}).")
@@ -44,7 +43,6 @@ def list_(as_json: bool) -> None:
 @click.argument("code")
 def remove(code: str) -> None:
     """Unregister district CODE (its source schema and state rows are kept)."""
-    registry.validate_code(code)
     with tool_transaction() as conn:
         d = registry.remove(conn, code)
     click.echo(f"Removed district {d.code} {d.name}; schema {d.schema_name} was left in place.")

@@ -6,12 +6,10 @@ finds the outcome in `resync inbox`.
 
 from __future__ import annotations
 
-import datetime
-
 import click
 
 from .. import database, notifications, queue, requests
-from .common import emit_json, json_option, table, tool_transaction
+from .common import emit_json, json_option, moment_text, table, tool_transaction
 from .selection import selection_options
 
 as_option = click.option("--as", "as_user", metavar="NAME", default=None,
@@ -22,10 +20,6 @@ def _who(as_user: str | None) -> str:
     return as_user or requests.current_user()
 
 
-def _when(moment: datetime.datetime | None) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
-
-
 def _progress_line(request: requests.Request) -> str:
     message = (request.progress or {}).get("message")
     return f"Request {request.id}: {request.status}" + (f" - {message}" if message else "")
@@ -34,17 +28,17 @@ def _progress_line(request: requests.Request) -> str:
 def _describe(request: requests.Request) -> str:
     lines = [f"Request {request.id}: {request.describe()}",
              f"  kind:         {request.kind}",
-             f"  requested by: {request.requested_by} at {_when(request.requested_at)}",
+             f"  requested by: {request.requested_by} at {moment_text(request.requested_at)}",
              f"  status:       {request.status}" + (f" (attempt {request.attempts})" if request.attempts else "")]
     if request.worker:
         lines.append(f"  worker:       {request.worker}")
     if request.started_at:
         took = request.seconds()
-        lines.append(f"  started:      {_when(request.started_at)}"
-                     + (f", finished {_when(request.finished_at)}" if request.finished_at else "")
+        lines.append(f"  started:      {moment_text(request.started_at)}"
+                     + (f", finished {moment_text(request.finished_at)}" if request.finished_at else "")
                      + (f" ({took:g} s)" if took is not None else ""))
     if request.cancel_requested_at and not request.finished:
-        lines.append(f"  cancel asked by {request.cancel_requested_by} at {_when(request.cancel_requested_at)}")
+        lines.append(f"  cancel asked by {request.cancel_requested_by} at {moment_text(request.cancel_requested_at)}")
     if request.progress and not request.finished:
         lines.append(f"  progress:     {request.progress.get('message', '')}")
     if request.error:
@@ -124,7 +118,7 @@ def status(request_id: int | None, as_json: bool) -> None:
 
 
 def _table(found: list[requests.Request]) -> str:
-    rows = [{"id": r.id, "requested_by": r.requested_by, "requested_at": _when(r.requested_at),
+    rows = [{"id": r.id, "requested_by": r.requested_by, "requested_at": moment_text(r.requested_at),
              "status": r.status, "what": r.describe()} for r in found]
     return table(rows, ["id", "requested_by", "requested_at", "status", "what"])
 
@@ -187,7 +181,7 @@ def inbox(as_user: str | None, limit: int, as_json: bool) -> None:
         click.echo(f"No notifications for {_who(as_user)}.")
     else:
         for n in found:
-            click.echo(f"{'*' if n.unread else ' '} {_when(n.created_at)}  {n.message}")
+            click.echo(f"{'*' if n.unread else ' '} {moment_text(n.created_at)}  {n.message}")
 
 
 COMMANDS = (request, status, history, cancel, wait, inbox)

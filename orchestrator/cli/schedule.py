@@ -7,7 +7,7 @@ import datetime
 import click
 
 from .. import schedules
-from .common import emit_json, json_option, table, tool_transaction
+from .common import emit_json, json_option, moment_text, table, tool_transaction
 from .request import _wait_and_report, _who, as_option
 
 
@@ -18,10 +18,7 @@ def schedule() -> None:
 
 def _when(moment: datetime.datetime | None, zone: str | None = None) -> str:
     """In the schedule's own time zone when given (that is how its cron reads), else local time."""
-    if moment is None:
-        return "-"
-    moment = moment.astimezone(schedules.zone_named(zone)) if zone else moment.astimezone()
-    return moment.strftime("%Y-%m-%d %H:%M %Z")
+    return moment_text(moment, "%Y-%m-%d %H:%M %Z", schedules.zone_named(zone) if zone else None)
 
 
 @schedule.command("list")

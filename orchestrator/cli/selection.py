@@ -21,8 +21,14 @@ _OPTIONS = (
 )
 
 
-def selection_options(command):
-    """-d/--district, -o/--object, --check-dependencies, --school-year and --full-refresh."""
-    for option in reversed(_OPTIONS):
-        command = option(command)
-    return command
+def stack_options(options):
+    """One decorator applying click options in the order listed (the first shows first in --help)."""
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate
+
+
+#: -d/--district, -o/--object, --check-dependencies, --school-year and --full-refresh.
+selection_options = stack_options(_OPTIONS)

@@ -7,6 +7,7 @@ import logging
 import click
 
 from .. import database, queue, worker as worker_module
+from ..errors import ResyncError
 
 
 @click.command()
@@ -30,10 +31,11 @@ def worker(burst, heartbeat, stalled_after, graceful_timeout, queues, no_schedul
     """
     logging.basicConfig(level=getattr(logging, log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if stalled_after <= heartbeat:
-        raise click.BadParameter("must be longer than --heartbeat", param_hint="--stalled-after")
-    options = worker_module.WorkerOptions(
-        burst=burst, heartbeat=heartbeat, stalled_after=stalled_after, graceful_timeout=graceful_timeout,
-        queues=list(queues) or None, schedules=not no_schedules,
-    )
+    try:
+        options = worker_module.WorkerOptions(
+            burst=burst, heartbeat=heartbeat, stalled_after=stalled_after, graceful_timeout=graceful_timeout,
+            queues=list(queues) or None, schedules=not no_schedules,
+        )
+    except ResyncError as exc:  # the one rule between the options
+        raise click.BadParameter("must be longer than --heartbeat", param_hint="--stalled-after") from exc
     worker_module.run(database.database_url(), options)
