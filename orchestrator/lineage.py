@@ -18,17 +18,17 @@ def catalog_edges() -> set[tuple[str, str]]:
     return {(index[parent].model_name, obj.model_name) for obj in catalog.load() for parent in obj.parents}
 
 
-def _state_nodes(manifest: dict) -> dict[str, dict]:
-    """unique_id -> node of every model in models/state."""
+def folder_nodes(manifest: dict, folder: str = STATE_FOLDER) -> dict[str, dict]:
+    """unique_id -> node of every model in models/<folder> (the state models by default)."""
     return {
         unique_id: node for unique_id, node in manifest["nodes"].items()
-        if node["resource_type"] == "model" and node["fqn"][1:2] == [STATE_FOLDER]
+        if node["resource_type"] == "model" and node["fqn"][1:2] == [folder]
     }
 
 
 def manifest_edges(manifest: dict) -> set[tuple[str, str]]:
     """(parent model, child model) for every ref() from one state model to another."""
-    nodes = _state_nodes(manifest)
+    nodes = folder_nodes(manifest)
     return {
         (nodes[parent]["name"], node["name"])
         for node in nodes.values()
@@ -40,7 +40,7 @@ def manifest_edges(manifest: dict) -> set[tuple[str, str]]:
 def differences(manifest: dict) -> list[str]:
     """One sentence per way the manifest's state graph departs from the catalog; [] when equal."""
     problems = []
-    models = {node["name"]: node for node in _state_nodes(manifest).values()}
+    models = {node["name"]: node for node in folder_nodes(manifest).values()}
     objects = {obj.model_name: obj for obj in catalog.load()}
     for name in sorted(objects.keys() - models.keys()):
         problems.append(f"missing model: the catalog lists {objects[name].campus_name} ({name}), "

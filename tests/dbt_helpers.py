@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from orchestrator import catalog, database, dbt_invoker, settings
+from orchestrator import catalog, database, dbt_invoker, lineage, settings
 
 
 def dbt(url: str, command: str, *args: str, districts: list[str] | None = None,
@@ -60,8 +60,7 @@ def parsed_manifest() -> dict:
 
 def project_models(manifest: dict, folder: str) -> dict[str, dict]:
     """name -> manifest node of every model in models/<folder>."""
-    return {node["name"]: node for node in manifest["nodes"].values()
-            if node["resource_type"] == "model" and node["fqn"][1:2] == [folder]}
+    return {node["name"]: node for node in lineage.folder_nodes(manifest, folder).values()}
 
 
 def state_models() -> list[str]:

@@ -43,12 +43,15 @@ class Workers:
     def __init__(self, folder: Path):
         self.folder = folder
         self.started: list[subprocess.Popen] = []
+        self._logs: list = []  # the workers' open log files, closed by kill_all
 
     def start(self, *args: str) -> subprocess.Popen:
         log = self.folder / f"worker-{len(self.started) + 1}.log"
+        output = log.open("w")
+        self._logs.append(output)
         process = subprocess.Popen(
             [sys.executable, "-c", "from orchestrator.cli import main; main()", "worker", *args],
-            cwd=settings.project_dir(), env=dict(os.environ), stdout=log.open("w"), stderr=subprocess.STDOUT,
+            cwd=settings.project_dir(), env=dict(os.environ), stdout=output, stderr=subprocess.STDOUT,
         )
         process.log_path = log  # type: ignore[attr-defined]
         self.started.append(process)
@@ -76,10 +79,14 @@ class Workers:
         return process.log_path.read_text()  # type: ignore[attr-defined]
 
     def kill_all(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                process.kill()
-                process.wait(30)
+        try:
+            for process in self.started:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(30)
+        finally:
+            for output in self._logs:
+                output.close()
 
 
 @pytest.fixture
@@ -128,8 +135,13 @@ class RowLocks:
 
     def __init__(self, url: str, table: str, district: str):
         self.conn = psycopg.connect(url)
-        held = self.conn.execute(f"select 1 from {table} where district_id = %s for update", (district,)).fetchall()
-        assert held, f"{table} has no rows of district {district} to hold"
+        try:
+            held = self.conn.execute(f"select 1 from {table} where district_id = %s for update",
+                                     (district,)).fetchall()
+            assert held, f"{table} has no rows of district {district} to hold"
+        except BaseException:
+            self.conn.close()  # nobody gets the object to release it
+            raise
 
     def release(self) -> None:
         if not self.conn.closed:
