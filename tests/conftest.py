@@ -75,22 +75,19 @@ def server_url():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def create_database(server_url: str) -> str:
-    return database.create_database(server_url, prefix="resync_test")
-
-
-drop_database = database.drop_database
+#: Prefix of every scratch database the tests create.
+TEST_PREFIX = "resync_test"
 
 
 @pytest.fixture
 def database_url(server_url, monkeypatch):
     """A fresh, empty database on the test server; the CLI and dbt are pointed at it."""
-    url = create_database(server_url)
+    url = database.create_database(server_url, prefix=TEST_PREFIX)
     monkeypatch.setenv("RESYNC_DATABASE_URL", url)
     for key, value in database.dbt_environment(url).items():
         monkeypatch.setenv(key, value)
     yield url
-    drop_database(server_url, url)
+    database.drop_database(server_url, url)
 
 
 class GeneratedTemplate:
@@ -102,16 +99,16 @@ class GeneratedTemplate:
 
     def clone(self) -> str:
         """A new database copied from the template (CREATE DATABASE ... TEMPLATE: no regeneration)."""
-        return database.create_database(self.server_url, prefix="resync_test", template_url=self.url)
+        return database.create_database(self.server_url, prefix=TEST_PREFIX, template_url=self.url)
 
     def drop(self, url: str) -> None:
-        drop_database(self.server_url, url)
+        database.drop_database(self.server_url, url)
 
 
 @pytest.fixture(scope="session")
 def generated_template(server_url):
     """The demo districts 01, 02, 03 with sources generated as tests/generated_data.py says, once."""
-    url = create_database(server_url)
+    url = database.create_database(server_url, prefix=TEST_PREFIX)
     with database.transaction(url) as conn:
         migrations.ensure_tool_schema(conn)
         districts = [registry.add(conn, code, name) for code, name, _ in generated_data.DISTRICTS]
@@ -121,7 +118,7 @@ def generated_template(server_url):
     # A template must have no open connections when it is copied.
     database.dispose_engine(url)
     yield GeneratedTemplate(server_url, url)
-    drop_database(server_url, url)
+    database.drop_database(server_url, url)
 
 
 @pytest.fixture

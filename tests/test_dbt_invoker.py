@@ -31,11 +31,11 @@ def _state_districts(url: str) -> list[tuple]:
 
 @pytest.fixture
 def second_database(server_url):
-    from conftest import create_database, drop_database
+    from conftest import TEST_PREFIX
 
-    url = create_database(server_url)
+    url = database.create_database(server_url, prefix=TEST_PREFIX)
     yield url
-    drop_database(server_url, url)
+    database.drop_database(server_url, url)
 
 
 def test_vars_are_json_with_district_codes_as_strings():
