@@ -139,22 +139,19 @@ affected_scope as (
     from grade_level
     join enrollment using (district_id, grade_level_id)
     where {{ att_day_changed_since('grade_level', 'modified_date', watermarks) }}
-    -- A day: that date of its calendar. A period: the days of its bell schedule.
+    -- A day: that date of its calendar, when it changed or when it entered (or left) the
+    -- counted range since the last run (attendance counts through yesterday, so each new day adds
+    -- every enrolled student's row with no source change). A period: the days of its bell schedule.
     union all
     select district_id, calendar_id, null::integer, date
     from day
     where {{ att_day_changed_since('day', 'modified_date', watermarks) }}
+       or {{ att_day_newly_counted('day', through_dates) }}
     union all
     select day.district_id, day.calendar_id, null::integer, day.date
     from period
     join day using (district_id, period_schedule_id)
     where {{ att_day_changed_since('period', 'modified_date', watermarks) }}
-    -- Days that entered (or left) the counted range since the last run (attendance counts
-    -- through yesterday, so each new day adds every enrolled student's row with no source change).
-    union all
-    select district_id, calendar_id, null::integer, date
-    from day
-    where {{ att_day_newly_counted('day', through_dates) }}
     -- A calendar, course, section, placement or term: the calendar.
     union all
     select district_id, calendar_id, null::integer, null::date
