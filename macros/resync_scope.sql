@@ -25,11 +25,12 @@
 {% endmacro %}
 
 
-{% macro resync_district_sources() %}
+{% macro resync_districts() %}
     {#-
-        [{code, schema_name}] of the districts this run covers, sorted by code: the registered
-        districts, narrowed by the `districts` var. Read from the registry at execution time, so a
-        district registered after parsing is included without a re-parse.
+        The district codes this run covers, sorted: the registered districts, narrowed by the
+        `districts` var. Read from the registry at execution time (for the replace strategy and
+        the locks; staging filters by the var alone, see resync_district_filter), so a district
+        registered after parsing is included without a re-parse.
     -#}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set requested = resync_requested_districts() -%}
@@ -41,28 +42,42 @@
     {#- No registry table yet (a database nobody ran `resync` on) means no district. -#}
     {%- set found = run_query("select to_regclass('resync.district') is not null") -%}
     {%- if not found.columns[0].values()[0] -%}
-        {%- set rows = [] -%}
+        {%- set registered = [] -%}
     {%- else -%}
-        {%- set rows = run_query("select code, schema_name from resync.district order by code").rows -%}
+        {%- set registered = run_query("select code from resync.district order by code").columns[0].values() | list -%}
     {%- endif -%}
-    {%- set registered = {} -%}
-    {%- for row in rows -%}{%- do registered.update({row[0]: row[1]}) -%}{%- endfor -%}
-    {%- set chosen = [] -%}
-    {%- for code in (requested or (registered.keys() | sort)) -%}
+    {%- for code in requested -%}
         {%- if code not in registered -%}
             {{ exceptions.raise_compiler_error(
                 "District " ~ code ~ " is not registered; `resync district list` shows those that are"
                 ~ " (pass codes as JSON strings: YAML reads 01 as 1).") }}
         {%- endif -%}
-        {%- do chosen.append({'code': code, 'schema_name': registered[code]}) -%}
     {%- endfor -%}
-    {{ return(chosen) }}
+    {{ return(requested or (registered | sort)) }}
 {% endmacro %}
 
 
-{% macro resync_districts() %}
-    {#- The district codes this run covers (sorted). -#}
-    {{ return(resync_district_sources() | map(attribute='code') | list) }}
+{% macro resync_district_filter(column='district_id') %}
+    {#- Staging's filter: the districts of the `districts` var, or every row when it is empty (the
+        landing holds registered districts only). A constant list, so PostgreSQL reads only those
+        districts' partitions. -#}
+    {%- set codes = resync_requested_districts() -%}
+    {%- if not codes -%}{{ return('true') }}{%- endif -%}
+    {%- set quoted = [] -%}
+    {%- for code in codes -%}{%- do quoted.append(dbt.string_literal(code)) -%}{%- endfor -%}
+    {{ return(column ~ ' in (' ~ quoted | join(', ') ~ ')') }}
+{% endmacro %}
+
+
+{% macro landing_last_pulled(table_name) %}
+    {#- Source freshness of a landing table: when its stalest registered district was last pulled
+        (1970 for a district never pulled), from the pull log. -#}
+    select min(coalesce(last_pull, timestamptz '1970-01-01'))
+    from resync.district
+    left join lateral (
+        select max(pulled_at) as last_pull from resync.pull_log
+        where pull_log.district_id = district.code and pull_log.table_name = {{ dbt.string_literal(table_name) }}
+    ) as pulled on true
 {% endmacro %}
 
 

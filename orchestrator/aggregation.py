@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from . import catalog, database, dbt_invoker, migrations, registry, settings, state_config
 from .errors import ResyncError
+from .sites import pulls
 from .school_year import current_school_year
 
 MODEL = "att_day_aggregation"
@@ -104,8 +105,18 @@ def aggregate(
 
     started = time.perf_counter()
     result = AggregationResult(school_year=year)
+    # What the aggregation reads, fresh from every district first (only what changed is written).
+    pulled = {p.district: p for p in pulls.pull(url, districts, pulls.tables_read([MODEL]), year)}
     for district in districts:
         mode = REFRESH if refresh or district.code not in watermarks else INCREMENTAL
+        if not pulled[district.code].ok:
+            outcome = DistrictAggregation(
+                district=district.code, district_name=district.name, mode=mode, status=ERROR,
+                rows_written=None, seconds=pulled[district.code].seconds, error=pulled[district.code].error)
+            result.districts.append(outcome)
+            if on_district:
+                on_district(outcome)
+            continue
         invocation = dbt_invoker.invoke([
             "run", "--select", MODEL,
             "--vars", dbt_invoker.vars_argument(

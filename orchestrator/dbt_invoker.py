@@ -254,8 +254,19 @@ def _manifest_for(database_name: str) -> tuple[Any, str]:
         _memory.clear()
         _memory[fingerprint] = cached
     manifest = pickle.loads(cached.pickled)
+    _repair_lookups(manifest)
     _retarget(manifest, cached.database, database_name)
     return manifest, source
+
+
+def _repair_lookups(manifest: Any) -> None:
+    """Undo dbt 1.11's pickling slip: Manifest.__reduce_ex__ leaves out `fixtures`, so every field
+    after it comes back one place early (the source lookup arrives as the doc lookup, the ref
+    lookup as the source lookup, ...). The lookups are caches dbt rebuilds when they are None."""
+    for name in [f for f in vars(manifest) if f.startswith("_") and f.endswith("_lookup")]:
+        setattr(manifest, name, None)
+    if not isinstance(getattr(manifest, "fixtures", None), dict):
+        manifest.fixtures = {}
 
 
 def forget_manifest() -> None:
@@ -445,3 +456,41 @@ def warm(url: str | None = None) -> str:
     environment = database.dbt_environment(url)
     with _lock, _environment(environment):
         return _manifest_for(environment["RESYNC_PGDATABASE"])[1]
+
+
+# --- the graph -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProjectGraph:
+    """What the orchestrator reads of dbt's graph, taken from the parsed manifest once per
+    project version: each node's parents, the models' folders and the sources' meta."""
+
+    parents: dict[str, tuple[str, ...]]  # unique_id -> unique_ids it depends on
+    model_ids: dict[str, str]  # model name -> unique_id
+    folders: dict[str, str]  # model unique_id -> its folder under models/ (state, staging, ...)
+    sources: dict[str, tuple[str, str, dict]]  # source unique_id -> (source name, table, meta)
+
+
+_graphs: dict[str, ProjectGraph] = {}
+
+
+def project_graph(url: str | None = None) -> ProjectGraph:
+    """The graph of the current project files (parsing them when no manifest is cached)."""
+    fingerprint = project_fingerprint()
+    if fingerprint in _graphs:
+        return _graphs[fingerprint]
+    url = url or database.database_url()
+    environment = database.dbt_environment(url)
+    with _lock, _environment(environment):
+        manifest, _ = _manifest_for(environment["RESYNC_PGDATABASE"])
+    models = {uid: node for uid, node in manifest.nodes.items() if node.resource_type == "model"}
+    graph = ProjectGraph(
+        parents={uid: tuple(getattr(node.depends_on, "nodes", ())) for uid, node in manifest.nodes.items()},
+        model_ids={node.name: uid for uid, node in models.items()},
+        folders={uid: (node.fqn[1] if len(node.fqn) > 2 else "") for uid, node in models.items()},
+        sources={uid: (source.source_name, source.name, dict(source.meta or source.config.meta or {}))
+                 for uid, source in manifest.sources.items()},
+    )
+    _graphs.clear()
+    _graphs[fingerprint] = graph
+    return graph

@@ -10,6 +10,8 @@ from __future__ import annotations
 from . import catalog
 
 STATE_FOLDER = "state"
+#: The dbt source holding the districts' tables as the state last pulled them.
+LANDING = "landing"
 
 
 def catalog_edges() -> set[tuple[str, str]]:
@@ -65,3 +67,28 @@ def differences(manifest: dict) -> list[str]:
         if (child, parent) not in missing:
             problems.append(f"extra ref(): {parent} -> {child} (not a parent in the catalog)")
     return problems
+
+
+def source_tables(graph, model_names) -> list[str]:
+    """The landing tables the given models read (sorted), from dbt's graph: each model's parents,
+    followed through staging (and any model that is not a state table) down to the sources. A
+    parent that is itself a state model is not followed: it reads its own sources when it runs.
+
+    `graph` is a dbt_invoker.ProjectGraph.
+    """
+    found: set[str] = set()
+    for name in model_names:
+        stack = list(graph.parents.get(graph.model_ids[name], ()))
+        seen: set[str] = set()
+        while stack:
+            uid = stack.pop()
+            if uid in seen:
+                continue
+            seen.add(uid)
+            if uid in graph.sources:
+                source_name, table, _ = graph.sources[uid]
+                if source_name == LANDING:
+                    found.add(table)
+            elif uid in graph.folders and graph.folders[uid] != STATE_FOLDER:
+                stack.extend(graph.parents.get(uid, ()))
+    return sorted(found)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import settings, sources
+from .sites import site_url
 from .errors import ResyncError
 
 _CODE = re.compile(r"^[A-Za-z0-9]{1,16}$")
@@ -20,10 +21,16 @@ _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 class District:
     code: str
     name: str
-    schema_name: str
+    schema_name: str | None  # a schema of the state database that another tool keeps, or
+    site_url: str | None = None  # the district's own server (stored without its password)
+
+    @property
+    def source(self) -> str:
+        """Where its data is read from, for people."""
+        return self.site_url if self.site_url else f"schema {self.schema_name}"
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "source": self.source}
 
 
 def validate_code(code: str) -> str:
@@ -38,12 +45,15 @@ def default_schema(code: str) -> str:
     return f"district_{code.lower()}"
 
 
-def add(conn: Connection, code: str, name: str, schema: str | None = None) -> District:
+def add(conn: Connection, code: str, name: str, schema: str | None = None, url: str | None = None,
+        *, check_site: bool = True) -> District:
     """Register a district.
 
-    Without `schema`, the sources live in district_<code>, created with every source table when
-    it does not exist yet. A given `schema` must already exist and hold the source tables (it
-    may be a replicated or foreign schema that another tool keeps).
+    With `url`, its data lives on its own PostgreSQL server (a site), read with the URL's role;
+    the URL is stored without its password, and the site must answer and hold the source tables
+    (unless `check_site` is false). Otherwise the sources are a schema of the state database:
+    `schema`, which must exist and hold the source tables (a replica that another tool keeps), or
+    by default district_<code>, created with every source table when it does not exist yet.
     """
     validate_code(code)
     name = (name or "").strip()
@@ -51,6 +61,16 @@ def add(conn: Connection, code: str, name: str, schema: str | None = None) -> Di
         raise ResyncError("A district needs a name: pass --name.")
     if get(conn, code, required=False):
         raise ResyncError(f"District {code} is already registered.")
+    if url is not None:
+        if schema is not None:
+            raise ResyncError("A district's data is at a site (--url) or in a schema (--schema), not both.")
+        district = District(code, name, None, site_url.check(url))
+        if check_site:
+            _check_site(district)
+        conn.execute(sa.text(
+            f'insert into "{settings.TOOL_SCHEMA}".district (code, name, site_url) values (:c, :n, :u)'
+        ), {"c": code, "n": name, "u": district.site_url})
+        return district
     if schema is None:
         schema = default_schema(code)
         if not sources.schema_exists(conn, schema):
@@ -73,9 +93,20 @@ def add(conn: Connection, code: str, name: str, schema: str | None = None) -> Di
     return District(code, name, schema)
 
 
+def _check_site(district: District) -> None:
+    """The site answers with its role and has every source table (read in a read-only snapshot)."""
+    from .sites.reader import SourceReader
+
+    with SourceReader(district, state_url="") as source:
+        found = source.describe(list(sources.SOURCE_TABLES))
+    missing = [table for table, relation in found.items() if relation is None]
+    if missing:
+        raise ResyncError(f"The site of district {district.code} lacks the source tables {', '.join(missing)}.")
+
+
 def get(conn: Connection, code: str, required: bool = True) -> District | None:
     row = conn.execute(sa.text(
-        f'select code, name, schema_name from "{settings.TOOL_SCHEMA}".district where code = :c'
+        f'select code, name, schema_name, site_url from "{settings.TOOL_SCHEMA}".district where code = :c'
     ), {"c": code}).one_or_none()
     if row is None and required:
         raise ResyncError(f"District {code} is not registered; `resync district list` shows those that are.")
@@ -84,7 +115,7 @@ def get(conn: Connection, code: str, required: bool = True) -> District | None:
 
 def list_all(conn: Connection) -> list[District]:
     rows = conn.execute(sa.text(
-        f'select code, name, schema_name from "{settings.TOOL_SCHEMA}".district order by code'
+        f'select code, name, schema_name, site_url from "{settings.TOOL_SCHEMA}".district order by code'
     ))
     return [District(*r) for r in rows]
 
@@ -111,7 +142,9 @@ def resolve(conn: Connection, codes: Sequence[str] | None, *, none_registered: s
 
 
 def remove(conn: Connection, code: str) -> District:
-    """Unregister a district. Its source schema and its rows at the state are left as they are."""
+    """Unregister a district. Its source (schema or site) and its rows at the state are left as
+    they are; its copy in the landing is dropped (by the registry's trigger: the landing holds
+    registered districts only)."""
     validate_code(code)
     district = get(conn, code)
     conn.execute(sa.text(f'delete from "{settings.TOOL_SCHEMA}".district where code = :c'), {"c": code})

@@ -13,6 +13,7 @@ it stay finished, the failed one is rolled back and the rest are skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import catalog, database, dbt_invoker, missing_parents, registry, settings, state_config
+from .sites import pulls
 from .catalog import CampusObject
 from .errors import ResyncError
 
@@ -41,6 +43,9 @@ class ResyncPlan:
     check_dependencies: bool
     school_year: int
     full_refresh: bool = False
+    # The landing tables the objects read (dbt's graph: model -> staging -> source), pulled from
+    # every district first; year-scoped ones for the school year only.
+    pull_tables: tuple[str, ...] = ()
 
     @property
     def district_codes(self) -> list[str]:
@@ -82,13 +87,24 @@ class ResyncPlan:
             "check_dependencies": self.check_dependencies,
             "school_year": self.school_year,
             "full_refresh": self.full_refresh,
+            "pull": {d.code: list(self.pull_tables) for d in self.districts},
+            "pull_command": self.pull_command(),
             "dbt_command": self.dbt_command(),
         }
+
+    def pull_command(self) -> str:
+        """The `resync pull` that fetches what the plan reads, for doing it by hand."""
+        districts = " ".join(f"-d {d.code}" for d in self.districts)
+        objects = " ".join(f"-o {o.campus_name}" for o in self.objects)
+        return f"resync pull {districts} {objects} --school-year {self.school_year}"
 
     def describe(self) -> str:
         lines = [f"Resync for {self.state_name}, school year {school_year_label(self.school_year)}"
                  f" (end year {self.school_year}):"]
         lines.append("  Districts: " + ", ".join(f"{d.code} {d.name}" for d in self.districts))
+        if self.pull_tables:
+            lines.append(f"  Pulled first from each district ({len(self.pull_tables)} tables, only what"
+                         f" changed): {', '.join(self.pull_tables)}.")
         added = {o.campus_name for o in self.added_by_dependencies}
         lines.append("  Objects, in order:")
         for number, obj in enumerate(self.objects, 1):
@@ -143,6 +159,7 @@ def build_plan(
         check_dependencies=check_dependencies,
         school_year=year,
         full_refresh=full_refresh,
+        pull_tables=tuple(pulls.tables_read([o.model_name for o in planned])),
     )
 
 
@@ -177,21 +194,19 @@ def _check_full_refresh(conn: Connection, chosen: list[registry.District]) -> No
         )
 
 
+def _url_of(conn: Connection) -> str:
+    return conn.engine.url.render_as_string(hide_password=False)
+
+
 def _check_calendars(conn: Connection, chosen: list[registry.District], year: int) -> None:
-    """Refuse a school year a district has no calendar for: the resync would only empty it."""
+    """Refuse a school year a district has no calendar for: the resync would only empty it.
+
+    Asked of the district's source itself; a district that cannot be asked now (its site does not
+    answer) is not refused here: its pull will fail and say so, and the others still run.
+    """
     without = []
     for district in chosen:
-        try:
-            with conn.begin_nested():  # a savepoint: a failed read must not spoil the transaction
-                found = conn.execute(sa.text(
-                    f'select exists (select 1 from "{district.schema_name}".calendar where end_year = :y)'
-                ), {"y": year}).scalar()
-        except sa.exc.DBAPIError as exc:
-            raise ResyncError(
-                f"The calendars of district {district.code} cannot be read from schema"
-                f" {district.schema_name}: {database.error_reason(exc)}."
-            ) from exc
-        if not found:
+        if pulls.has_calendar(_url_of(conn), district, year) is False:
             without.append(district)
     if without:
         names = ", ".join(f"{d.code} {d.name}" for d in without)
@@ -233,6 +248,8 @@ class Progress:
     total: int
     status: str | None = None  # on finish
     seconds: float | None = None  # on finish
+    rows_written: int | None = None  # on a district's pull: landing rows inserted, updated or deleted
+    error: str | None = None  # on a district's pull that failed
 
 
 @dataclass
@@ -243,6 +260,7 @@ class ResyncResult:
     missing_parents: list[missing_parents.MissingParent] = field(default_factory=list)
     seconds: float = 0.0
     manifest_source: str = ""
+    pulls: list = field(default_factory=list)  # sites.pull.DistrictPull per district
 
     @property
     def ok(self) -> bool:
@@ -255,6 +273,7 @@ class ResyncResult:
             "plan": self.plan.as_dict(),
             "objects": [r.as_dict() for r in self.objects],
             "missing_parents": [m.as_dict() for m in self.missing_parents],
+            "pulls": [p.as_dict() for p in self.pulls],
             "advice": self.advice,
             "summary": self.summary(),
             "seconds": self.seconds,
@@ -266,9 +285,11 @@ class ResyncResult:
         where = ", ".join(self.plan.district_codes)
         if self.ok:
             rows = sum(r.rows_replaced or 0 for r in self.objects)
+            changed = sum(p.written for p in self.pulls)
+            pulled = f" ({changed:,} landing rows changed by the pull)" if self.pulls else ""
             return (f"Resynced {objects} object{'s' if objects != 1 else ''} for district"
-                    f"{'s' if len(self.plan.districts) != 1 else ''} {where}: {rows} rows in"
-                    f" {self.seconds:.1f} s.")
+                    f"{'s' if len(self.plan.districts) != 1 else ''} {where}: {rows:,} rows in"
+                    f" {self.seconds:.1f} s{pulled}.")
         return self.error or "The resync did not finish."
 
     @property
@@ -286,9 +307,84 @@ def execute(
     url: str | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> ResyncResult:
-    """Run the plan: one in-process dbt invocation, then rows per district and missing parents."""
+    """Run the plan: pull what its objects read from every district, then one in-process dbt
+    invocation for the districts whose pull succeeded, then rows per district and missing parents.
+
+    A district whose pull fails is left out of the rebuild (its objects are skipped and the
+    failure is reported); the other districts still finish. A full refresh needs every district,
+    so it does not rebuild when any pull failed.
+    """
     url = url or database.database_url()
     started = time.perf_counter()
+    pulled = _pull(plan, url, on_progress)
+    failed_pulls = {p.district: p for p in pulled if not p.ok}
+    ready = tuple(d for d in plan.districts if d.code not in failed_pulls)
+    if plan.full_refresh and failed_pulls:
+        ready = ()
+    run_plan = dataclasses.replace(plan, districts=ready)
+
+    statuses = {o.campus_name: SKIPPED for o in plan.objects}
+    nodes, rows, orphans, invocation = {}, {}, [], None
+    if ready:
+        invocation = dbt_invoker.invoke(run_plan.dbt_args(), url=url, on_node=_node_progress(plan, on_progress))
+        nodes = {n.model: n for n in invocation.nodes}
+        statuses = _object_statuses(run_plan, invocation)
+        succeeded = [o for o in plan.objects if statuses[o.campus_name] == SUCCESS]
+        with database.transaction(url) as conn:
+            rows = {o.model_name: _rows_in_scope(conn, o, run_plan) for o in succeeded}
+            orphans = ([] if plan.check_dependencies or not succeeded
+                       else missing_parents.find(conn, plan.objects, run_plan.district_codes, plan.school_year))
+
+    results = []
+    ready_codes = {d.code for d in ready}
+    for obj in plan.objects:
+        node = nodes.get(obj.model_name)
+        for district in plan.districts:
+            status = statuses[obj.campus_name] if district.code in ready_codes else SKIPPED
+            results.append(ObjectResult(
+                object=obj.campus_name, model=obj.model_name, district=district.code,
+                district_name=district.name, status=status,
+                rows_replaced=rows.get(obj.model_name, {}).get(district.code, 0) if status == SUCCESS else None,
+                seconds=node.seconds if node and status == SUCCESS else None,
+            ))
+    errors = [p.error for p in failed_pulls.values()]
+    if failed_pulls:
+        errors.append(_pull_consequence(plan, failed_pulls, ready))
+    if invocation is not None and not invocation.success:
+        errors.append(_error_sentence(run_plan, invocation, statuses))
+    return ResyncResult(
+        plan=plan, objects=results, error=" ".join(errors) if errors else None, missing_parents=orphans,
+        seconds=round(time.perf_counter() - started, 3),
+        manifest_source=invocation.manifest_source if invocation else "", pulls=pulled,
+    )
+
+
+def _pull(plan: ResyncPlan, url: str, on_progress: Callable[[Progress], None] | None) -> list:
+    """Pull the plan's tables from every district; a Progress event per district pulled."""
+    if not plan.pull_tables or not plan.districts:
+        return []
+    if on_progress:
+        on_progress(Progress("pull-start", "pull", "", 0, len(plan.objects)))
+    outcomes = pulls.pull(url, list(plan.districts), list(plan.pull_tables), plan.school_year)
+    if on_progress:
+        for outcome in outcomes:
+            on_progress(Progress("pull", f"district {outcome.district}", "", 0, len(plan.objects),
+                                 SUCCESS if outcome.ok else ERROR, outcome.seconds,
+                                 rows_written=outcome.written, error=outcome.error))
+    return outcomes
+
+
+def _pull_consequence(plan: ResyncPlan, failed: dict, ready: tuple) -> str:
+    codes = ", ".join(failed)
+    if plan.full_refresh:
+        return f"A full refresh needs every district, so nothing was rebuilt (the pull of {codes} failed)."
+    if not ready:
+        return "No district could be pulled, so nothing was rebuilt."
+    return (f"The objects of district{'s' if len(failed) > 1 else ''} {codes} were skipped;"
+            f" {', '.join(d.code for d in ready)} went on.")
+
+
+def _node_progress(plan: ResyncPlan, on_progress: Callable[[Progress], None] | None):
     by_model = {o.model_name: o for o in plan.objects}
     counter = {"started": 0}
 
@@ -301,31 +397,7 @@ def execute(
         on_progress(Progress(event.kind, obj.campus_name, obj.model_name, counter["started"],
                              len(plan.objects), event.status, event.seconds))
 
-    invocation = dbt_invoker.invoke(plan.dbt_args(), url=url, on_node=on_node)
-    nodes = {n.model: n for n in invocation.nodes}
-    statuses = _object_statuses(plan, invocation)
-    succeeded = [o for o in plan.objects if statuses[o.campus_name] == SUCCESS]
-    with database.transaction(url) as conn:
-        rows = {o.model_name: _rows_in_scope(conn, o, plan) for o in succeeded}
-        orphans = ([] if plan.check_dependencies or not succeeded
-                   else missing_parents.find(conn, plan.objects, plan.district_codes, plan.school_year))
-
-    results = []
-    for obj in plan.objects:
-        status = statuses[obj.campus_name]
-        node = nodes.get(obj.model_name)
-        for district in plan.districts:
-            results.append(ObjectResult(
-                object=obj.campus_name, model=obj.model_name, district=district.code,
-                district_name=district.name, status=status,
-                rows_replaced=rows.get(obj.model_name, {}).get(district.code, 0) if status == SUCCESS else None,
-                seconds=node.seconds if node and status == SUCCESS else None,
-            ))
-    error = None if invocation.success else _error_sentence(plan, invocation, statuses)
-    return ResyncResult(
-        plan=plan, objects=results, error=error, missing_parents=orphans,
-        seconds=round(time.perf_counter() - started, 3), manifest_source=invocation.manifest_source,
-    )
+    return on_node
 
 
 def _object_statuses(plan: ResyncPlan, invocation: dbt_invoker.Invocation) -> dict[str, str]:
@@ -370,7 +442,7 @@ def _error_sentence(plan: ResyncPlan, invocation: dbt_invoker.Invocation, status
         message = failed_node.message
     # The failing statement covers every district; name the ones the message points at if any.
     named = [d for d in plan.districts
-             if d.schema_name in message or re.search(rf"\bdistrict {re.escape(d.code)}\b", message, re.I)]
+             if (d.schema_name and d.schema_name in message) or re.search(rf"\bdistrict {re.escape(d.code)}\b", message, re.I)]
     districts = named or list(plan.districts)
     where = ("district " if len(districts) == 1 else "districts ") + ", ".join(d.code for d in districts)
     finished = sum(1 for status in statuses.values() if status == SUCCESS)

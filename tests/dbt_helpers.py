@@ -16,12 +16,30 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from orchestrator import catalog, database, dbt_invoker, lineage, settings
+from orchestrator import catalog, database, dbt_invoker, lineage, registry, settings
+from orchestrator.school_year import current_school_year
+from orchestrator.sites import pulls
+
+
+def pull(url: str, districts: list[str] | None = None, school_year: int | None = None) -> None:
+    """Pull every landing table of the districts (default: all registered) for the school year,
+    as a resync does before it runs dbt; fails the test when a pull fails."""
+    with database.transaction(url) as conn:
+        chosen = registry.resolve(conn, districts or [], none_registered="") if districts or registry.list_all(conn) else []
+    year = school_year or current_school_year()
+    for outcome in pulls.pull(url, chosen, pulls.tables_for_objects([]), year):
+        assert outcome.ok, outcome.error
 
 
 def dbt(url: str, command: str, *args: str, districts: list[str] | None = None,
-        school_year: int | None = None, expect_success: bool = True) -> dbt_invoker.Invocation:
-    """`dbt <command> <args> --vars {...}` against `url`; fails the test when dbt fails (unless told)."""
+        school_year: int | None = None, expect_success: bool = True,
+        pull_first: bool = True) -> dbt_invoker.Invocation:
+    """`dbt <command> <args> --vars {...}` against `url`; fails the test when dbt fails (unless told).
+
+    `run` and `build` pull the districts in scope first (pull_first), as every resync does: dbt
+    itself reads only the landing."""
+    if pull_first and command in ("run", "build"):
+        pull(url, districts, school_year)
     variables = {"districts": districts or [], "school_year": school_year}
     result = dbt_invoker.invoke([command, *args, "--vars", dbt_invoker.vars_argument(variables)], url)
     if expect_success:

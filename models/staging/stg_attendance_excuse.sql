@@ -1,10 +1,12 @@
-{{ union_district_sources('attendance_excuse', [
-    ('excuse_id', 'integer'),
-    ('calendar_id', 'integer'),
-    ('code', 'text'),
-    ('description', 'text'),
-    ('status', 'text'),
-    ('excuse', 'text'),
-    ('state_code', 'text'),
-    ('modified_date', 'timestamp with time zone'),
-]) }}
+select
+    district_id,
+    cast(excuse_id as integer) as excuse_id,
+    cast(calendar_id as integer) as calendar_id,
+    cast(code as text) as code,
+    cast(description as text) as description,
+    cast(status as text) as status,
+    cast(excuse as text) as excuse,
+    cast(state_code as text) as state_code,
+    cast(modified_date as timestamp with time zone) as modified_date
+from {{ source('landing', 'attendance_excuse') }}
+where {{ resync_district_filter() }}

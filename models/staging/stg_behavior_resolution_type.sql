@@ -1,7 +1,9 @@
-{{ union_district_sources('behavior_resolution_type', [
-    ('resolution_type_id', 'integer'),
-    ('code', 'text'),
-    ('name', 'text'),
-    ('state_code', 'text'),
-    ('modified_date', 'timestamp with time zone'),
-]) }}
+select
+    district_id,
+    cast(resolution_type_id as integer) as resolution_type_id,
+    cast(code as text) as code,
+    cast(name as text) as name,
+    cast(state_code as text) as state_code,
+    cast(modified_date as timestamp with time zone) as modified_date
+from {{ source('landing', 'behavior_resolution_type') }}
+where {{ resync_district_filter() }}

@@ -1,8 +1,10 @@
-{{ union_district_sources('roster', [
-    ('roster_id', 'bigint'),
-    ('person_id', 'integer'),
-    ('section_id', 'integer'),
-    ('start_date', 'date'),
-    ('end_date', 'date'),
-    ('modified_date', 'timestamp with time zone'),
-]) }}
+select
+    district_id,
+    cast(roster_id as bigint) as roster_id,
+    cast(person_id as integer) as person_id,
+    cast(section_id as integer) as section_id,
+    cast(start_date as date) as start_date,
+    cast(end_date as date) as end_date,
+    cast(modified_date as timestamp with time zone) as modified_date
+from {{ source('landing', 'roster') }}
+where {{ resync_district_filter() }}

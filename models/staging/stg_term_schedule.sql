@@ -1,6 +1,8 @@
-{{ union_district_sources('term_schedule', [
-    ('term_schedule_id', 'integer'),
-    ('structure_id', 'integer'),
-    ('name', 'text'),
-    ('modified_date', 'timestamp with time zone'),
-]) }}
+select
+    district_id,
+    cast(term_schedule_id as integer) as term_schedule_id,
+    cast(structure_id as integer) as structure_id,
+    cast(name as text) as name,
+    cast(modified_date as timestamp with time zone) as modified_date
+from {{ source('landing', 'term_schedule') }}
+where {{ resync_district_filter() }}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .common import ResyncGroup
-from . import aggregate, db, demo, district, objects, request, run, schedule, worker
+from . import aggregate, db, demo, district, objects, pull, request, run, schedule, worker
 
 
 @click.group(cls=ResyncGroup)
@@ -26,6 +26,7 @@ main.add_command(district.district)
 main.add_command(demo.demo)
 main.add_command(objects.objects)
 main.add_command(run.run)
+main.add_command(pull.pull)
 main.add_command(aggregate.aggregate)
 for command in request.COMMANDS:
     main.add_command(command)

@@ -16,13 +16,18 @@ def district() -> None:
 @district.command("add")
 @click.argument("code")
 @click.option("--name", required=True, help="The district's name, e.g. Abbott.")
+@click.option("--url", default=None, metavar="URL",
+              help="The district's own PostgreSQL server, read with a read-only role, e.g."
+                   " postgresql://resync_reader@district.example.org/campus?sslmode=require"
+                   " (stored without its password: libpq's .pgpass, PGPASSFILE or a service file supplies it).")
 @click.option("--schema", default=None,
-              help="Schema holding its sources (default district_<code>, created if missing).")
-def add(code: str, name: str, schema: str | None) -> None:
+              help="Or a schema of the state database that another tool keeps (default without --url:"
+                   " district_<code>, created if missing).")
+def add(code: str, name: str, url: str | None, schema: str | None) -> None:
     """Register district CODE (letters and digits, e.g. 01)."""
     with tool_transaction() as conn:
-        d = registry.add(conn, code, name, schema)
-    click.echo(f"Registered district {d.code} {d.name} (sources in schema {d.schema_name}).")
+        d = registry.add(conn, code, name, schema, url)
+    click.echo(f"Registered district {d.code} {d.name} (sources: {d.source}).")
 
 
 @district.command("list")
@@ -34,7 +39,7 @@ def list_(as_json: bool) -> None:
     if as_json:
         emit_json(rows)
     elif rows:
-        click.echo(table(rows, ["code", "name", "schema_name"]))
+        click.echo(table(rows, ["code", "name", "source"]))
     else:
         click.echo("No districts are registered; add one with `resync district add CODE --name NAME`.")
 
@@ -42,7 +47,8 @@ def list_(as_json: bool) -> None:
 @district.command("remove")
 @click.argument("code")
 def remove(code: str) -> None:
-    """Unregister district CODE (its source schema and state rows are kept)."""
+    """Unregister district CODE (its source and its state rows are kept; its landing copy is dropped)."""
     with tool_transaction() as conn:
         d = registry.remove(conn, code)
-    click.echo(f"Removed district {d.code} {d.name}; schema {d.schema_name} was left in place.")
+    click.echo(f"Removed district {d.code} {d.name}; its source ({d.source}) and its rows at the state"
+               " were left in place.")

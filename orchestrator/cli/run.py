@@ -37,6 +37,9 @@ class _ProgressDisplay:
             self.bar.stop()
 
     def __call__(self, event: resync.Progress) -> None:
+        if event.kind in ("pull-start", "pull"):
+            self._pulled(event)
+            return
         if self.bar:
             if event.kind == "start":
                 self.bar.update(self.task, description=f"Resyncing {event.object}")
@@ -45,6 +48,19 @@ class _ProgressDisplay:
         elif event.kind == "finish" and not self.quiet:
             took = f" ({event.seconds:.2f} s)" if event.seconds is not None else ""
             click.echo(f"[{event.index}/{event.total}] {event.object}: {event.status}{took}", err=True)
+
+
+    def _pulled(self, event: resync.Progress) -> None:
+        if self.bar:
+            if event.kind == "pull-start":
+                self.bar.update(self.task, description="Pulling from the districts")
+            return
+        if event.kind == "pull" and not self.quiet:
+            if event.error:
+                click.echo(f"Pull of {event.object} failed: {event.error}", err=True)
+            else:
+                click.echo(f"Pulled {event.object}: {event.rows_written:,} landing rows changed"
+                           f" ({event.seconds:.2f} s)", err=True)
 
 
 def _echo_results(result: resync.ResyncResult) -> None:
@@ -93,6 +109,8 @@ def run(districts, objects, check_dependencies, school_year, full_refresh, dry_r
         else:
             click.echo(plan.describe())
             click.echo('\nNothing was changed. The same run by hand, after eval "$(resync db env)":')
+            if plan.pull_tables:
+                click.echo(f"  {plan.pull_command()}")
             click.echo(f"  {plan.dbt_command()}")
         return
     if not as_json or not yes:

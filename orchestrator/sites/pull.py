@@ -1,0 +1,289 @@
+"""Pulls: copy what changed at a district into its landing partitions, in one state transaction.
+
+    outcome = pull_district(state_url, district, ["attendance", "day"], school_year=2025)
+    outcomes = pull_districts(state_url, districts, tables, school_year)   # side by side
+
+For each table the pull streams the district's rows with COPY (text: only rows cross, nothing of
+the district runs here), into a temporary table, checks their keys, then applies the differences
+to the landing: vanished keys deleted, changed rows updated, new keys inserted. A row whose values
+did not change is not written, so a pull of an unchanged district writes nothing. The landing's
+own triggers stamp modified_date and log deletes and moves with the state's clock. The first pull
+of a district copies straight into the landing.
+
+All tables come from one snapshot of the district (SourceReader) and are applied in one state
+transaction: a failed or killed pull leaves the landing as it was. Pulls of one district take one
+advisory lock first, so they serialize; different districts run side by side.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+import psycopg
+from psycopg import sql
+
+from .. import database, settings
+from ..errors import ResyncError
+from ..registry import District
+from .landing_tables import YEAR_COLUMN, LandingTable, source_columns
+from .reader import SourceReader
+
+#: Districts pulled at once by pull_districts: the work is mostly waiting on two servers.
+PARALLEL_PULLS = 4
+#: Analyze a landing partition after a pull changed more than this share of its rows.
+ANALYZE_SHARE = 0.1
+
+
+@dataclass
+class TablePull:
+    table: str
+    end_year: int | None  # the school year pulled; None: the whole table
+    rows_read: int
+    inserted: int
+    updated: int
+    deleted: int
+    seconds: float
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated + self.deleted
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class DistrictPull:
+    district: str
+    district_name: str
+    tables: list[TablePull] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def written(self) -> int:
+        return sum(t.written for t in self.tables)
+
+    def as_dict(self) -> dict:
+        return {"district": self.district, "district_name": self.district_name, "ok": self.ok,
+                "error": self.error, "seconds": self.seconds, "rows_written": self.written,
+                "tables": [t.as_dict() for t in self.tables]}
+
+
+def pull_districts(state_url: str, districts: list[District], tables: list[LandingTable],
+                   school_year: int) -> list[DistrictPull]:
+    """pull_district for each district, several at once; one outcome per district, in order."""
+    if len(districts) <= 1:
+        return [pull_district(state_url, d, tables, school_year) for d in districts]
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_PULLS, len(districts))) as pool:
+        return list(pool.map(lambda d: pull_district(state_url, d, tables, school_year), districts))
+
+
+def pull_district(state_url: str, district: District, tables: list[LandingTable],
+                  school_year: int) -> DistrictPull:
+    """Pull `tables` of one district (year-scoped ones for `school_year` only).
+
+    Never raises for a problem of the district's (unreachable, a missing table or column, a
+    NULL or duplicate key): the outcome's error says it in one sentence and nothing was applied.
+    """
+    started = time.perf_counter()
+    outcome = DistrictPull(district.code, district.name)
+    current = {"table": None}
+    try:
+        with database.connect(state_url) as state, state.cursor() as cursor:
+            # The lock before the district's snapshot: a pull that waited reads a newer snapshot
+            # than the one it waited for, never an older one.
+            cursor.execute("select pg_advisory_xact_lock(hashtext('resync_pull'), hashtext(%s))",
+                           (district.code,))
+            with SourceReader(district, state_url) as source:
+                columns = {t.name: source_columns(cursor, t) for t in tables}
+                relations = source.describe(sorted({n for t in tables for n in _site_tables(t)}))
+                for table in tables:
+                    source.check(table.name, relations[table.name], columns[table.name])
+                    for parent, wanted in _path_columns(table).items():
+                        source.check(parent, relations[parent], wanted)
+                for table in tables:
+                    current["table"] = table.name
+                    outcome.tables.append(_pull_table(source, cursor, district, table, columns[table.name],
+                                                      school_year))
+                current["table"] = None
+            _log(cursor, district, outcome.tables)
+            state.commit()
+    except ResyncError as exc:
+        outcome.tables, outcome.error = [], str(exc)
+    except psycopg.Error as exc:
+        outcome.tables, outcome.error = [], _sentence(district, current["table"], exc)
+    outcome.seconds = round(time.perf_counter() - started, 3)
+    return outcome
+
+
+def _site_tables(table: LandingTable) -> list[str]:
+    """The district's tables that reading `table` touches: itself and its year path."""
+    return [table.name, *(table.year_path or ())]
+
+
+def _path_columns(table: LandingTable) -> dict[str, list[str]]:
+    """Columns the year path reads of each parent: its key, the next parent's key, and end_year
+    of the calendar at the end."""
+    path, keys = list(table.year_path or ()), list(table.path_keys)
+    wanted = {}
+    for index, parent in enumerate(path):
+        wanted[parent] = [keys[index]] + (keys[index + 1:index + 2] or [YEAR_COLUMN])
+    return wanted
+
+
+def _select(source: SourceReader, district: District, table: LandingTable, columns: list[str],
+            school_year: int) -> sql.Composable:
+    """SELECT of the district's rows as the landing stores them: district_id first, end_year last
+    where the pull derives it. Year-scoped tables are joined along their path to the calendar."""
+    row = sql.Identifier("row")
+    fields = [sql.Literal(district.code)] + [sql.SQL("{}.{}").format(row, sql.Identifier(c)) for c in columns]
+    joins: list[sql.Composable] = []
+    condition = sql.SQL("true")
+    if table.year_scoped:
+        if table.derives_year:
+            previous = row
+            for step, (parent, key) in enumerate(zip(table.year_path, table.path_keys)):
+                alias = sql.Identifier(f"p{step}")
+                # As text: a replica may hold keys in another type than the landing's.
+                joins.append(sql.SQL("join {} as {} on {}.{}::text = {}.{}::text").format(
+                    source.relation(parent), alias, alias, sql.Identifier(key), previous, sql.Identifier(key)))
+                previous = alias
+            year = sql.SQL("{}.{}").format(previous, sql.Identifier(YEAR_COLUMN))
+            fields.append(year)
+        else:
+            year = sql.SQL("{}.{}").format(row, sql.Identifier(YEAR_COLUMN))
+        # An untyped literal takes the column's type, whatever type the district keeps it in.
+        condition = sql.SQL("{} = {}").format(year, sql.Literal(str(int(school_year))))
+    return sql.SQL("select {} from {} as {} {} where {}").format(
+        sql.SQL(", ").join(fields), source.relation(table.name), row, sql.SQL(" ").join(joins), condition)
+
+
+def _pull_table(source: SourceReader, cursor, district: District, table: LandingTable,
+                columns: list[str], school_year: int) -> TablePull:
+    started = time.perf_counter()
+    landing = sql.Identifier("landing", table.name)
+    stored = ["district_id", *columns, *([YEAR_COLUMN] if table.derives_year else [])]
+    stored_sql = sql.SQL(", ").join(map(sql.Identifier, stored))
+    select = _select(source, district, table, columns, school_year)
+    year = int(school_year) if table.year_scoped else None
+
+    cursor.execute(sql.SQL("select not exists (select from {} where district_id = %s)").format(landing),
+                   (district.code,))
+    first_pull = cursor.fetchone()[0]
+    if first_pull:
+        # Nothing of this district is here yet: straight into the landing. Its key constraints
+        # refuse a NULL or duplicate key, which rolls the whole pull back.
+        read = _copy(source, cursor, select, sql.SQL("copy {} ({}) from stdin").format(landing, stored_sql))
+        inserted, updated, deleted = read, 0, 0
+    else:
+        incoming = sql.Identifier(f"incoming_{table.name}")
+        cursor.execute(sql.SQL("create temporary table {} on commit drop as select {} from {} limit 0").format(
+            incoming, stored_sql, landing))
+        read = _copy(source, cursor, select, sql.SQL("copy {} ({}) from stdin").format(incoming, stored_sql))
+        _check_keys(cursor, district, table, incoming)
+        cursor.execute(sql.SQL("analyze {}").format(incoming))
+        deleted = _apply_deletes(cursor, district, table, landing, incoming, year)
+        updated = _apply_updates(cursor, district, table, landing, incoming, columns)
+        inserted = _apply_inserts(cursor, district, table, landing, incoming, stored_sql)
+        cursor.execute(sql.SQL("drop table {}").format(incoming))
+    written = inserted + updated + deleted
+    if written and (first_pull or written > ANALYZE_SHARE * max(read, 1)):
+        # Fresh statistics for the models that read this district next (autovacuum is later).
+        cursor.execute(sql.SQL("analyze {}").format(sql.Identifier("landing", f"{table.name}__{district.code}")))
+    return TablePull(table.name, year, read, inserted, updated, deleted, round(time.perf_counter() - started, 3))
+
+
+def _copy(source: SourceReader, cursor, select: sql.Composable, copy_in: sql.Composable) -> int:
+    """Stream the district's rows into the state; the number of rows."""
+    rows = 0
+    with source.conn.cursor() as site_cursor:
+        with site_cursor.copy(sql.SQL("copy ({}) to stdout").format(select)) as outgoing, \
+                cursor.copy(copy_in) as incoming:
+            for block in outgoing:
+                incoming.write(block)
+        rows = site_cursor.rowcount
+    return rows if rows >= 0 else 0
+
+
+def _key_match(left: str, right: str, key: tuple[str, ...]) -> sql.Composable:
+    return sql.SQL(" and ").join(
+        sql.SQL("{}.{} = {}.{}").format(sql.Identifier(left), sql.Identifier(k), sql.Identifier(right), sql.Identifier(k))
+        for k in key)
+
+
+def _check_keys(cursor, district: District, table: LandingTable, incoming: sql.Composable) -> None:
+    key = sql.SQL(", ").join(map(sql.Identifier, table.key))
+    missing = sql.SQL(" or ").join(sql.SQL("{} is null").format(sql.Identifier(k)) for k in table.key)
+    cursor.execute(sql.SQL("select count(*) from {} where {}").format(incoming, missing))
+    nulls = cursor.fetchone()[0]
+    if nulls:
+        raise ResyncError(
+            f"District {district.code} ({district.name}): table {table.name} has {nulls:,} row"
+            f"{'s' if nulls != 1 else ''} without a {', '.join(table.key)} (a NULL key), so nothing was pulled.")
+    cursor.execute(sql.SQL("select {} from {} group by {} having count(*) > 1 limit 1").format(key, incoming, key))
+    duplicate = cursor.fetchone()
+    if duplicate:
+        raise ResyncError(
+            f"District {district.code} ({district.name}): table {table.name} has more than one row with"
+            f" {', '.join(table.key)} {', '.join(map(str, duplicate))}, so nothing was pulled.")
+
+
+def _apply_deletes(cursor, district, table, landing, incoming, year) -> int:
+    scope = sql.SQL(" and landing.end_year = {}").format(sql.Literal(year)) if year is not None else sql.SQL("")
+    cursor.execute(sql.SQL(
+        "delete from {} as landing where landing.district_id = %s{}"
+        " and not exists (select from {} as incoming where {})").format(
+        landing, scope, incoming, _key_match("incoming", "landing", table.key)), (district.code,))
+    return cursor.rowcount
+
+
+def _apply_updates(cursor, district, table, landing, incoming, columns) -> int:
+    """Rows whose values differ; by key across the district's years (a row may change year)."""
+    changing = [c for c in columns if c not in table.key] + ([YEAR_COLUMN] if table.derives_year else [])
+    if not changing:
+        return 0
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = incoming.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in changing)
+    old = sql.SQL(", ").join(sql.SQL("landing.{}").format(sql.Identifier(c)) for c in changing)
+    new = sql.SQL(", ").join(sql.SQL("incoming.{}").format(sql.Identifier(c)) for c in changing)
+    cursor.execute(sql.SQL(
+        "update {} as landing set {} from {} as incoming where landing.district_id = %s and {}"
+        " and ({}) is distinct from ({})").format(
+        landing, assignments, incoming, _key_match("incoming", "landing", table.key), old, new), (district.code,))
+    return cursor.rowcount
+
+
+def _apply_inserts(cursor, district, table, landing, incoming, stored_sql) -> int:
+    cursor.execute(sql.SQL(
+        "insert into {} ({}) select {} from {} as incoming"
+        " where not exists (select from {} as landing where landing.district_id = %s and {})").format(
+        landing, stored_sql, stored_sql, incoming, landing, _key_match("incoming", "landing", table.key)),
+        (district.code,))
+    return cursor.rowcount
+
+
+def _log(cursor, district: District, tables: list[TablePull]) -> None:
+    cursor.executemany(
+        f'insert into "{settings.TOOL_SCHEMA}".pull_log (district_id, table_name, end_year, rows_read,'
+        " rows_inserted, rows_updated, rows_deleted, seconds) values (%s, %s, %s, %s, %s, %s, %s, %s)",
+        [(district.code, t.table, t.end_year, t.rows_read, t.inserted, t.updated, t.deleted, t.seconds)
+         for t in tables])
+
+
+def _sentence(district: District, table: str | None, exc: psycopg.Error) -> str:
+    """One sentence for a database error during a pull, naming the district and table."""
+    where = f"table {table}" if table else "the pull"
+    reason = database.error_reason(exc)
+    if isinstance(exc, psycopg.errors.NotNullViolation):
+        reason = "a row has no key (a NULL key)"
+    elif isinstance(exc, psycopg.errors.UniqueViolation):
+        reason = "two rows have the same key"
+    return (f"District {district.code} ({district.name}): {where} could not be pulled ({reason}),"
+            " so nothing was pulled.")

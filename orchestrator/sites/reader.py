@@ -1,0 +1,109 @@
+"""One consistent, read-only snapshot of a district's source: its site, or its schema here.
+
+Every table a pull reads comes from one REPEATABLE READ READ ONLY transaction, so the rows of all
+tables belong to the same moment at the district. A schema in the state database is read the
+same way, with two more guards because the reading session is the state's: only tables (no
+views, whose code would run here with the state's rights), and row security off (a policy's
+expression is code too: a table that has one fails instead of running it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from .. import database
+from ..errors import ResyncError
+from ..registry import District
+
+#: Relation kinds a schema source may hold: tables, partitioned tables and foreign tables.
+_SCHEMA_KINDS = ("r", "p", "f")
+#: A site may also expose views: they run at the district, under its read-only role.
+_SITE_KINDS = (*_SCHEMA_KINDS, "v", "m")
+#: Seconds to wait for a site that does not answer, unless its URL says otherwise.
+CONNECT_TIMEOUT = 15
+
+
+@dataclass
+class Relation:
+    kind: str
+    columns: tuple[str, ...]
+
+
+class SourceReader:
+    """`with SourceReader(district, state_url) as source:` a snapshot of the district's source."""
+
+    def __init__(self, district: District, state_url: str):
+        self.district = district
+        self.state_url = state_url
+        self.conn: psycopg.Connection | None = None
+
+    @property
+    def is_site(self) -> bool:
+        return self.district.site_url is not None
+
+    def where(self) -> str:
+        return "its site" if self.is_site else f"schema {self.district.schema_name}"
+
+    def __enter__(self) -> "SourceReader":
+        url = self.district.site_url or self.state_url
+        options = {"application_name": "state_resync_pull"}
+        if "connect_timeout" not in url:
+            options["connect_timeout"] = CONNECT_TIMEOUT
+        try:
+            self.conn = psycopg.connect(database.libpq_url(url), **options)
+        except psycopg.Error as exc:
+            raise ResyncError(
+                f"District {self.district.code} ({self.district.name}): {self.where()} cannot be"
+                f" reached: {database.error_reason(exc)}.") from exc
+        self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        self.conn.read_only = True
+        if not self.is_site:
+            with self.conn.cursor() as cursor:
+                cursor.execute("set local row_security = off")
+                cursor.execute("set local search_path = pg_catalog, pg_temp")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.conn is not None:
+            self.conn.rollback()
+            self.conn.close()
+
+    def relation(self, table: str) -> sql.Composable:
+        if self.is_site:  # resolved by the site's search_path (an options=-csearch_path=... in its URL)
+            return sql.Identifier(table)
+        return sql.Identifier(self.district.schema_name, table)
+
+    def describe(self, tables: list[str]) -> dict[str, Relation | None]:
+        """Kind and columns of each table at the source; None for a table it lacks."""
+        names = [self.relation(t).as_string(self.conn) for t in tables]
+        with self.conn.cursor() as cursor:
+            cursor.execute(
+                "select wanted.name, c.relkind::text,"
+                " array(select a.attname::text from pg_attribute a where a.attrelid = c.oid"
+                "       and a.attnum > 0 and not a.attisdropped order by a.attnum)"
+                " from unnest(%s::text[]) with ordinality as wanted (name, n)"
+                " left join pg_class c on c.oid = to_regclass(wanted.name) order by wanted.n",
+                (names,))
+            found = {}
+            for table, (_, kind, columns) in zip(tables, cursor.fetchall()):
+                found[table] = None if kind is None else Relation(kind, tuple(columns))
+        return found
+
+    def check(self, table: str, relation: Relation | None, columns: list[str]) -> None:
+        """ResyncError naming the district and table when the source cannot give these columns."""
+        who = f"District {self.district.code} ({self.district.name})"
+        if relation is None:
+            raise ResyncError(f"{who} has no table {table} in {self.where()}.")
+        allowed = _SITE_KINDS if self.is_site else _SCHEMA_KINDS
+        if relation.kind not in allowed:
+            raise ResyncError(
+                f"{who}: {table} in {self.where()} is not a table (a view's code would run in the"
+                " state database), so it is not read.")
+        missing = [c for c in columns if c not in relation.columns]
+        if missing:
+            raise ResyncError(
+                f"{who}: table {table} in {self.where()} lacks the column{'s' if len(missing) > 1 else ''}"
+                f" {', '.join(missing)}.")
