@@ -2,8 +2,9 @@
     The incremental attendance aggregation: which mode a run is in, and the per-district watermarks
     (resync.aggregation_watermark) that say how far each district's sources have been aggregated.
 
-    Why a watermark taken this way never lets a change fall between two runs. Sources stamp
-    modified_date (and delete_log.deleted_at) with now(), the *start* of the writing transaction,
+    Why a watermark taken this way never lets a change fall between two runs. The aggregation
+    reads the landing, which only pulls write, in this database: its triggers stamp
+    modified_date (and delete_log.deleted_at) with now(), the *start* of the pull's transaction,
     and a change becomes visible only when that transaction commits, possibly much later. The run
     reads its changes with a statement snapshot S taken after the pre-hook below. Any change that
     S does not see comes from a transaction T that had not committed when S was taken, so T was
@@ -14,10 +15,12 @@
     recompute is idempotent. The watermark is written by the post-hook inside the model's
     transaction, so it advances only when the recomputed rows commit.
 
-    Chosen over transaction ids (pg_snapshot) because timestamps work the same for foreign and
-    replicated source schemas, whose rows carry no local xmin; for those, the writing
-    transactions run on the district's server and are not in this pg_stat_activity: their
-    replication must deliver a change stamped no earlier than its commit minus the lag it allows.
+    Because the stamps are the state's own, nothing at the district can break this: its clock,
+    its triggers (or their absence), replication that applies rows with triggers off, a table
+    truncated and reloaded. A change at the district reaches the aggregation when a pull copies
+    it (every aggregation pulls first), and that pull is a transaction here like any other. The
+    landing's triggers fire ALWAYS, so not even a session in session_replication_role = replica
+    writes the landing unstamped.
 -#}
 
 {% macro att_day_incremental_mode() %}

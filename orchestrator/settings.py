@@ -41,6 +41,11 @@ def embedded_pgdata() -> Path:
     return resync_home() / "pgdata"
 
 
+def embedded_site_pgdata() -> Path:
+    """The second embedded server: the demo's district sites, one database per district."""
+    return resync_home() / "sites" / "pgdata"
+
+
 def configured_database_url() -> str | None:
     """The external database URL when one is configured, else None (use the embedded server)."""
     return os.environ.get("RESYNC_DATABASE_URL") or None

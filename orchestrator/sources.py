@@ -41,6 +41,13 @@ def missing_tables(conn: Connection, schema: str) -> list[str]:
 def create_source_schema(conn: Connection, schema: str) -> None:
     """Create `schema` and every source table, trigger and delete log in it."""
     conn.execute(sa.text(f'create schema "{schema}"'))
+    create_source_tables(conn, schema)
+
+
+def create_source_tables(conn: Connection, schema: str) -> None:
+    """Every source table, trigger and delete log, in an existing `schema` (a district database's
+    public schema on a site). What a District Edition database looks like to this project; the
+    pull itself needs none of its triggers."""
     conn.execute(sa.text(f'set local search_path to "{schema}"'))
     database.run_script(conn, (settings.SQL_DIR / "district_source.sql").read_text())
     conn.execute(sa.text("set local search_path to default"))

@@ -141,3 +141,66 @@ def cli():
         return runner.invoke(main, list(args), input=input, catch_exceptions=False)
 
     return invoke
+
+
+def _embedded_server(prefix: str):
+    """A throwaway embedded server in a temporary folder; (url, pgdata)."""
+    # Under /tmp with open permissions: the server runs as an unprivileged user when we are root.
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o755)
+    pgdata = folder / "pgdata"
+    url = database.start_embedded(pgdata)
+    admin = sa.create_engine(database.sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(sa.text(f"alter system set {setting} = off"))
+        conn.execute(sa.text("select pg_reload_conf()"))
+    admin.dispose()
+    return url, pgdata, folder
+
+
+@pytest.fixture(scope="session")
+def site_server_url():
+    """A second server, the district sites: one database per district, as `make demo` has."""
+    external = os.environ.get("RESYNC_TEST_SITE_URL")
+    if external:
+        yield external
+        return
+    url, pgdata, folder = _embedded_server("resync-test-sites-")
+    yield url
+    database.stop_embedded(pgdata)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+class SiteDistricts:
+    """The state database of a test and its districts' site databases on the site server."""
+
+    def __init__(self, state_url: str, site_server: str):
+        self.state_url = state_url
+        self.site_server = site_server
+        self.sites: dict[str, str] = {}  # code -> superuser URL of its site database
+
+    def add(self, code: str, name: str) -> registry.District:
+        """A new site database for district `code`, registered at the state with its reader URL."""
+        import uuid
+        from orchestrator.demo_data import site_databases
+
+        database_name = f"{TEST_PREFIX}_site_{code.lower()}_{uuid.uuid4().hex[:8]}"
+        reader = site_databases.create_district_database(self.site_server, code, database_name)
+        self.sites[code] = sa.make_url(self.site_server).set(database=database_name).render_as_string(
+            hide_password=False)
+        with database.transaction(self.state_url) as conn:
+            migrations.ensure_tool_schema(conn)
+            return registry.add(conn, code, name, url=reader)
+
+    def drop(self) -> None:
+        for url in self.sites.values():
+            database.drop_database(self.site_server, url)
+
+
+@pytest.fixture
+def site_districts(database_url, site_server_url):
+    """Register districts whose data is on the site server: `site_districts.add("01", "Abbott")`."""
+    sites = SiteDistricts(database_url, site_server_url)
+    yield sites
+    sites.drop()

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from dbt_helpers import pull
 
 import hand_made_attendance
 from orchestrator import database, dbt_invoker
@@ -112,6 +113,7 @@ def hand_made_district(database_url):
 
 
 def _run_aggregation(url: str) -> None:
+    pull(url, ["01"], SCHOOL_YEAR)
     invocation = dbt_invoker.invoke([
         "run", "--select", "att_day_aggregation",
         "--vars", dbt_invoker.vars_argument({"districts": ["01"], "school_year": SCHOOL_YEAR}),

@@ -10,7 +10,7 @@ from dbt_helpers import parsed_manifest, project_models
 from orchestrator import sources
 
 #: One ('name', 'type') pair per column in a staging model's union_district_sources call.
-_CONTRACT_COLUMN = re.compile(r"\(\s*'(\w+)'\s*,\s*'[^']+'\s*\)")
+_CONTRACT_COLUMN = re.compile(r"cast\((\w+) as [^)]+\) as \w+")
 
 
 @pytest.mark.parametrize("folder", ["staging", "state"])

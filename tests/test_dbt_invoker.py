@@ -8,6 +8,7 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from dbt_helpers import pull
 
 from orchestrator import database, dbt_invoker, migrations, registry, settings
 
@@ -18,6 +19,7 @@ def _register_district(url: str, code: str, name: str) -> None:
         registry.add(conn, code, name)
         conn.execute(sa.text(f'insert into "district_{code}".district (district_number, name) values (:c, :n)'),
                      {"c": code, "n": name})
+    pull(url, [code])
 
 
 def _district_run(code: str) -> list[str]:
@@ -125,7 +127,7 @@ def test_concurrent_calls_in_one_process_take_turns(database_url, second_databas
 def test_a_failed_run_is_reported_not_raised(database_url):
     _register_district(database_url, "01", "Abbott")
     with database.transaction(database_url) as conn:
-        conn.execute(sa.text("alter table district_01.district rename column name to district_name"))
+        conn.execute(sa.text("alter table landing.district rename column name to district_name"))
     result = dbt_invoker.invoke(_district_run("01"), url=database_url)
     assert not result.success
     [node] = result.nodes

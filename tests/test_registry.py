@@ -17,8 +17,8 @@ def test_add_list_remove(database_url, cli):
 
     listed = json.loads(cli("district", "list", "--json").output)
     assert listed == [
-        {"code": "01", "name": "Abbott", "schema_name": "district_01"},
-        {"code": "02", "name": "Campus", "schema_name": "district_02"},
+        {"code": "01", "name": "Abbott", "schema_name": "district_01", "site_url": None, "source": "schema district_01"},
+        {"code": "02", "name": "Campus", "schema_name": "district_02", "site_url": None, "source": "schema district_02"},
     ]
     text = cli("district", "list").output
     assert "Abbott" in text and "Campus" in text

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from dbt_helpers import pull
 
 from orchestrator import database, dbt_invoker, migrations, registry, settings
 
@@ -38,6 +39,7 @@ MEMBERSHIP = (
 
 def _build_reports(url: str, **report_vars) -> None:
     variables = {"districts": ["01"], "school_year": YEAR, **report_vars}
+    pull(url, ["01"], YEAR)
     result = dbt_invoker.invoke(
         ["run", "--select", "+attendance_by_month", "+attendance_by_year", "+chronic_absenteeism_by_school",
          "--vars", dbt_invoker.vars_argument(variables)], url)

@@ -101,14 +101,14 @@ def test_a_full_resync_of_every_object_leaves_no_missing_parents(generated_url):
 
 
 def test_a_plan_gone_stale_fails_with_one_sentence_and_changes_nothing(generated_url):
-    """A queued plan whose district was removed before it ran: dbt refuses, nothing is written."""
+    """A queued plan whose district was removed before it ran: it is not pulled nor rebuilt, and says
+    so; the other district still runs."""
     with database.transaction(generated_url) as conn:
         plan = resync.build_plan(conn, ["01", "02"], ["School"], check_dependencies=True, school_year=SCHOOL_YEAR)
         conn.execute(sa.text("delete from resync.district where code = '02'"))
     result = resync.execute(plan, url=generated_url)
     assert not result.ok
-    assert result.error.startswith("District failed for district 02 and was rolled back (District 02 is not registered")
-    assert result.error.endswith("0 objects before it finished and 1 was skipped.")
-    assert {(r.object, r.status) for r in result.objects} == {("District", "error"), ("School", "skipped")}
+    assert result.error.startswith("District 02 (Campus) is no longer registered, so it was not pulled.")
+    assert {(r.district, r.status) for r in result.objects} == {("01", "success"), ("02", "skipped")}
     with database.transaction(generated_url) as conn:
-        assert conn.execute(sa.text("select to_regclass('state.district')")).scalar() is None
+        assert conn.execute(sa.text("select count(*) from state.school where district_id = '02'")).scalar() == 0

@@ -128,7 +128,10 @@ def test_dry_run_shows_the_plan_and_the_dbt_command_and_changes_nothing(cli, gen
 
 
 def test_the_printed_dbt_command_does_the_same_by_hand(cli, generated_url, tmp_path):
-    command = _json(cli("run", *IN_YEAR, "-d", "01", "-o", "School", "--check-dependencies", "--dry-run", "--json"))["plan"]["dbt_command"]
+    plan = _json(cli("run", *IN_YEAR, "-d", "01", "-o", "School", "--check-dependencies", "--dry-run", "--json"))["plan"]
+    command = plan["dbt_command"]
+    pulled = cli(*shlex.split(plan["pull_command"])[1:])  # by hand: the pull first, then dbt
+    assert pulled.exit_code == 0, pulled.output
     environment = dict(os.environ, **database.dbt_environment(generated_url),
                        DBT_TARGET_PATH=str(tmp_path / "target"), DBT_LOG_PATH=str(tmp_path / "logs"))
     dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
@@ -291,9 +294,10 @@ def test_attendance_objects_are_refused_when_the_state_does_not_subscribe(cli, g
 def test_a_sql_failure_keeps_finished_objects_and_rolls_back_the_failed_one(cli, generated_url):
     assert cli("run", *IN_YEAR, "-d", "01", "-o", "AttendanceExcuse", "--check-dependencies", "--yes").exit_code == 0
     before = _state_snapshot(generated_url)
-    # The district renames a column the Calendar object reads, and changes a school's name.
+    # The district renames a calendar and a school; the state refuses that calendar's new name.
     with database.transaction(generated_url) as conn:
-        conn.execute(sa.text("alter table district_01.calendar rename column name to calendar_name"))
+        conn.execute(sa.text("update district_01.calendar set name = 'Refused'"))
+        conn.execute(sa.text("alter table state.calendar add constraint no_refused check (name <> 'Refused') not valid"))
         conn.execute(sa.text("update district_01.school set name = 'Renamed' where school_id ="
                              " (select min(school_id) from district_01.school)"))
 
@@ -305,7 +309,7 @@ def test_a_sql_failure_keeps_finished_objects_and_rolls_back_the_failed_one(cli,
     assert statuses == {"District": "success", "School": "success", "Calendar": "error", "AttendanceExcuse": "skipped"}
     sentence = _one_error_line(result)
     assert sentence == document["error"].join(["Error: ", ""])
-    assert sentence.startswith("Error: Calendar failed for district 01 and was rolled back (column")
+    assert sentence.startswith("Error: Calendar failed for district 01 and was rolled back (new row for relation")
     assert sentence.endswith("2 objects before it finished and 1 was skipped.")
 
     after = _state_snapshot(generated_url)

@@ -21,18 +21,23 @@ def _refuse_external(action: str) -> None:
 
 @db.command()
 def start() -> None:
-    """Start the embedded database (its data lives in .resync/pgdata)."""
+    """Start the embedded database (.resync/pgdata) and the demo's district sites (.resync/sites)."""
     _refuse_external("start")
     if database.embedded_status():
         raise ResyncError(f"The embedded database in {settings.embedded_pgdata()} is already running.")
     url = database.start_embedded()
     click.echo(f"Started the embedded database: {url}")
+    if database.embedded_status(settings.embedded_site_pgdata()) is None:
+        site = database.start_embedded(settings.embedded_site_pgdata())
+        click.echo(f"Started the embedded district sites: {site}")
 
 
 @db.command()
 def stop() -> None:
-    """Stop the embedded database."""
+    """Stop the embedded database and the embedded district sites."""
     _refuse_external("stop")
+    if database.stop_embedded(settings.embedded_site_pgdata()):
+        click.echo("Stopped the embedded district sites.")
     if not database.stop_embedded():
         raise ResyncError("The embedded database is not running.")
     click.echo("Stopped the embedded database.")
@@ -68,8 +73,14 @@ def status(as_json: bool) -> None:
 
 
 @db.command()
-def url() -> None:
+@click.option("--site", is_flag=True, help="The embedded district sites' server instead (the demo's).")
+def url(site: bool) -> None:
     """Print the database URL (starting the embedded server if needed)."""
+    if site:
+        from ..demo_data import site_databases
+
+        click.echo(site_databases.server_url())
+        return
     click.echo(database.database_url())
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 
 from .. import database, migrations
 from ..registry import District
-from . import clock, loader
+from . import clock, loader, site_databases
 from .attendance import AttendanceRecorder, Profile
 
 CHANGE_KINDS = (
@@ -73,10 +73,13 @@ def apply_changes(url: str, districts: Sequence[District], *, days: int = 1, see
     """Apply `days` school days of changes to each district; returns counts per kind."""
     results = []
     for district in districts:
-        with database.transaction(url) as conn:
-            migrations.ensure_tool_schema(conn)
-            loader.ensure_generated_schema(conn, district.schema_name)
-            changes = _DistrictChanges(conn, district, seed)
+        # The district's writes and the demo clock (state bookkeeping) commit together or not at
+        # all when the district is a schema here; a site commits first, then the clock.
+        with database.transaction(url) as state_conn, \
+                site_databases.district_source(state_conn, district) as (conn, schema):
+            migrations.ensure_tool_schema(state_conn)
+            loader.ensure_generated_schema(conn, schema)
+            changes = _DistrictChanges(conn, schema, district, seed, state_conn)
             for index in range(days):
                 changes.one_day(index)
         results.append({"code": district.code, "name": district.name, "days": changes.days,
@@ -105,11 +108,13 @@ def describe_changes(summary: dict) -> str:
 
 
 class _DistrictChanges:
-    def __init__(self, conn: Connection, district: District, seed: int):
+    def __init__(self, conn: Connection, schema: str, district: District, seed: int, state_conn: Connection):
         self.conn = conn
+        self.state_conn = state_conn  # the demo clock lives at the state
         self.district = district
         self.seed = seed
-        self.schema = sql.Identifier(district.schema_name).as_string(None)
+        self.schema_name = schema
+        self.schema = sql.Identifier(schema).as_string(None)
         self.counts = dict.fromkeys(CHANGE_KINDS, 0)
         self.days: list[str | None] = []
 
@@ -134,7 +139,7 @@ class _DistrictChanges:
         cursor = self.conn.connection.driver_connection.cursor()
         columns = loader.TABLE_COLUMNS["attendance"]
         statement = sql.SQL("copy {} ({}) from stdin").format(
-            sql.Identifier(self.district.schema_name, "attendance"),
+            sql.Identifier(self.schema_name, "attendance"),
             sql.SQL(", ").join(map(sql.Identifier, columns)))
         with cursor.copy(statement) as copy:
             for row in rows:
@@ -163,7 +168,7 @@ class _DistrictChanges:
     def one_day(self, index: int) -> None:
         # "Today" is the first school day on or after the district's simulated today; without a
         # clock (a district not generated here), the school day after the latest attendance.
-        clock_day = clock.today(self.conn, self.district)
+        clock_day = clock.today(self.state_conn, self.district)
         if clock_day is None:
             last = self._sql("select max(date) from {s}.attendance").scalar()
             clock_day = last + timedelta(days=1) if last else date.min
@@ -181,7 +186,7 @@ class _DistrictChanges:
         if today is not None:
             self._change_roster(rng, today, yesterday)
             self._record_today(rng, today, yesterday)
-            clock.set_today(self.conn, self.district, today + timedelta(days=1))
+            clock.set_today(self.state_conn, self.district, today + timedelta(days=1))
         if yesterday is not None:
             self._backdated_corrections(rng, yesterday)
             self._backdated_inserts(rng, yesterday)

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from .. import catalog, database, migrations, registry, reports, resync, state_config
 from ..errors import ResyncError
 from ..registry import District
+from . import site_databases
 from .generator import describe, generate
 
 #: The three demo districts `make demo` registers: code and name.
@@ -33,16 +34,21 @@ def select_districts(conn: Connection, codes: Sequence[str] = (), first: int | N
 
 
 def setup(url: str, *, students: int = DEMO_STUDENTS, schools: int = DEMO_SCHOOLS,
-          school_year: int | None = None, seed: int = 1, as_of: date | None = None) -> dict:
-    """Register the demo districts that are missing, generate their sources; returns a summary."""
+          school_year: int | None = None, seed: int = 1, as_of: date | None = None,
+          site_server: str | None = None) -> dict:
+    """Register the demo districts that are missing, each in its own database on the site server
+    (`site_server`, default: the embedded one, started if needed), generate their sources, pull
+    and build the state; returns a summary."""
+    site_server = site_server or site_databases.server_url()
     with database.transaction(url) as conn:
         migrations.ensure_tool_schema(conn)
         for code, name in DEMO_DISTRICTS:
             if registry.get(conn, code, required=False) is None:
-                registry.add(conn, code, name)
+                registry.add(conn, code, name, url=site_databases.create_district_database(site_server, code))
         districts = [registry.get(conn, code) for code, _ in DEMO_DISTRICTS]
     summary = {
         "database": url,
+        "site_server": site_server,
         "generated": generate(url, districts, schools=schools, students=students,
                               school_year=school_year, seed=seed, as_of=as_of),
     }
@@ -67,7 +73,9 @@ def build_state_tables(url: str, districts: list[District], school_year: int) ->
 
 
 def describe_setup(summary: dict) -> str:
-    lines = [f"Database: {summary['database']}", describe(summary["generated"])]
+    lines = [f"State database: {summary['database']}",
+             f"District sites: {summary['site_server']} (one database per district)",
+             describe(summary["generated"])]
     if "state" in summary:
         lines.append(f"State tables: {summary['state']['summary']}")
     if summary.get("reports"):

@@ -22,7 +22,7 @@ from typing import Sequence
 from .. import database, migrations
 from ..errors import ResyncError
 from ..registry import District
-from . import clock, loader
+from . import clock, loader, site_databases
 from .district_year import build_district_year
 from .school_year import current_school_year, school_year_label
 
@@ -41,17 +41,17 @@ def generate(url: str, districts: Sequence[District], *, schools: int = 3, stude
         started = time.perf_counter()
         year = build_district_year(district, schools=schools, students=students, end_year=end_year,
                                    as_of=as_of, seed=seed)
-        with database.transaction(url) as conn:
-            migrations.ensure_tool_schema(conn)
-            loader.ensure_generated_schema(conn, district.schema_name)
-            counts = loader.replace_rows(conn, district.schema_name,
-                                         {**year.tables, "attendance": year.attendance_rows()})
-            clock.set_today(conn, district, as_of)
+        with database.transaction(url) as state_conn, \
+                site_databases.district_source(state_conn, district) as (conn, schema):
+            migrations.ensure_tool_schema(state_conn)
+            loader.ensure_generated_schema(conn, schema)
+            counts = loader.replace_rows(conn, schema, {**year.tables, "attendance": year.attendance_rows()})
+            clock.set_today(state_conn, district, as_of)
         attendance_days = [d.date for d in year.plan.attendance_days if d.date < as_of]
         results.append({
             "code": district.code,
             "name": district.name,
-            "schema": district.schema_name,
+            "source": district.source,
             "schools": counts["school"],
             "students": students,
             "enrollments": counts["enrollment"],

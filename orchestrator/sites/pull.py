@@ -101,6 +101,12 @@ def pull_district(state_url: str, district: District, tables: list[LandingTable]
             # than the one it waited for, never an older one.
             cursor.execute("select pg_advisory_xact_lock(hashtext('resync_pull'), hashtext(%s))",
                            (district.code,))
+            # Still registered, and kept so until the pull commits (its partitions go with it).
+            cursor.execute(f'select 1 from "{settings.TOOL_SCHEMA}".district where code = %s for share',
+                           (district.code,))
+            if cursor.fetchone() is None:
+                raise ResyncError(f"District {district.code} ({district.name}) is no longer registered,"
+                                  " so it was not pulled.")
             with SourceReader(district, state_url) as source:
                 columns = {t.name: source_columns(cursor, t) for t in tables}
                 relations = source.describe(sorted({n for t in tables for n in _site_tables(t)}))

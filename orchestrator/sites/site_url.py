@@ -33,9 +33,9 @@ def check(url: str) -> str:
     """The URL as it will be stored (without password); ResyncError for anything libpq would refuse."""
     import psycopg.conninfo
 
-    text = (url or "").strip()
-    if any(ord(ch) < 32 for ch in text):
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url or ""):
         raise ResyncError("A site URL cannot contain control characters.")
+    text = url.strip()
     if urlsplit(text).scheme not in _SCHEMES:
         raise ResyncError(
             "A site URL starts with postgresql://, e.g. postgresql://resync_reader@district.example.org/campus.")

@@ -388,32 +388,3 @@ begin
         end if;
     end loop;
 end $$;
-
--- A truncated source (a district reloaded wholesale) leaves no trace in the delete log, so it
--- makes the state forget the district's aggregation watermarks: the next incremental
--- aggregation of the district recomputes all of it.
-create function forget_aggregation_watermarks() returns trigger language plpgsql as $$
-begin
-    if to_regclass('resync.aggregation_watermark') is not null then
-        delete from resync.aggregation_watermark as watermark
-        using resync.district as district
-        where district.schema_name = tg_table_schema
-          and watermark.district_id = district.code;
-    end if;
-    return null;
-end $$;
-
-do $$
-declare t text;
-begin
-    foreach t in array array[
-        'attendance', 'roster', 'enrollment', 'calendar', 'day', 'period', 'term', 'course',
-        'section', 'section_placement', 'structure_grade_level', 'attendance_excuse',
-        'schedule_structure', 'term_schedule', 'period_schedule', 'delete_log']
-    loop
-        execute format(
-            'create trigger %I after truncate on %I for each statement'
-            ' execute function forget_aggregation_watermarks()',
-            t || '_truncate_forgets_watermarks', t);
-    end loop;
-end $$;

@@ -408,7 +408,9 @@ begin
         select c.relname from pg_class c
         where c.relnamespace = 'landing'::regnamespace and c.relkind = 'p' and c.relname <> 'delete_log'
     loop
-        execute format('create trigger stamp_modified_date before insert or update on landing.%I'
+        -- Inserts take the column's default, now(), the same stamp without a trigger call per
+        -- row (a first pull copies millions of rows); updates are stamped by the trigger.
+        execute format('create trigger stamp_modified_date before update on landing.%I'
                        ' for each row execute function landing.stamp_modified_date()', t);
     end loop;
     for logged in
