@@ -295,3 +295,29 @@ def test_incremental_aggregation_equals_a_refresh_after_days_of_changes_at_the_s
     result = aggregation.aggregate(school_year=SCHOOL_YEAR, through=AS_OF, url=url)
     assert result.ok
     assert state_rows(url, SCHOOL_YEAR) == refresh_rows(url, SCHOOL_YEAR, AS_OF.isoformat())
+
+
+def test_pulls_of_one_district_wait_for_each_other_and_other_districts_do_not(two_sites):
+    import threading
+
+    url = two_sites.state_url
+    with database.transaction(url) as conn:
+        one, two = registry.resolve(conn, ["01", "02"])
+    tables = pulls.tables_for_objects(["AttendanceExcuse"])
+    done: dict[str, object] = {}
+
+    def pull(district):
+        done[district.code] = pulls.pull(url, [district], tables, SCHOOL_YEAR)[0]
+
+    with database.engine(url).connect() as holder:
+        # A pull of district 01 in flight: it holds the district's pull lock until it commits.
+        holder.execute(sa.text("select pg_advisory_xact_lock(hashtext('resync_pull'), hashtext('01'))"))
+        first, second = threading.Thread(target=pull, args=(one,)), threading.Thread(target=pull, args=(two,))
+        first.start(), second.start()
+        second.join(timeout=60)
+        assert done["02"].ok  # another district does not wait
+        first.join(timeout=2)
+        assert "01" not in done  # the same district does
+        holder.rollback()
+    first.join(timeout=60)
+    assert done["01"].ok
