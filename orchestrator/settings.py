@@ -46,6 +46,12 @@ def embedded_site_pgdata() -> Path:
     return resync_home() / "sites" / "pgdata"
 
 
+def configured_sites_url() -> str | None:
+    """The server the demo creates its district site databases on (a superuser URL), when one is
+    configured with RESYNC_SITES_URL; else the embedded site server."""
+    return os.environ.get("RESYNC_SITES_URL") or None
+
+
 def configured_database_url() -> str | None:
     """The external database URL when one is configured, else None (use the embedded server)."""
     return os.environ.get("RESYNC_DATABASE_URL") or None

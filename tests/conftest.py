@@ -204,3 +204,17 @@ def site_districts(database_url, site_server_url):
     sites = SiteDistricts(database_url, site_server_url)
     yield sites
     sites.drop()
+
+
+@pytest.fixture
+def demo_sites(site_server_url, monkeypatch):
+    """`resync demo setup` creates its district databases on the test's site server, and they are
+    dropped afterwards: superuser URLs of district_01 .. district_03."""
+    from orchestrator.demo_data import site_databases
+
+    monkeypatch.setenv("RESYNC_SITES_URL", site_server_url)
+    urls = {code: sa.make_url(site_server_url).set(database=site_databases.database_name(code)).render_as_string(
+        hide_password=False) for code, _ in demo_data.DEMO_DISTRICTS}
+    yield urls
+    for url in urls.values():
+        database.drop_database(site_server_url, url)

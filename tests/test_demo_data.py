@@ -515,15 +515,18 @@ def test_generate_and_change_commands(database_url, cli):
     assert text.output.startswith("01 Abbott (school days 2024-03-05): ")
 
 
-def test_setup_registers_the_missing_demo_districts_and_generates_them(database_url, cli):
-    assert cli("district", "add", "01", "--name", "Abbott").exit_code == 0
+def test_setup_registers_the_missing_demo_districts_and_generates_them(database_url, demo_sites, cli):
+    assert cli("district", "add", "01", "--name", "Abbott").exit_code == 0  # a schema district, kept
     result = cli("demo", "setup", "--students", "15", "--school-year", "2024", "--as-of", "2024-02-01")
     assert result.exit_code == 0, result.output
     listed = json.loads(cli("district", "list", "--json").output)
     assert [(d["code"], d["name"]) for d in listed] == [(c, n) for c, n in demo_data.DEMO_DISTRICTS]
+    assert [d["schema_name"] for d in listed] == ["district_01", None, None]
+    assert all(d["site_url"].startswith("postgresql://resync_reader@") for d in listed[1:])
     assert "03 Cedar Valley" in result.output
-    for _, _, schema in gd.DISTRICTS:
-        assert _scalar(database_url, f"select count(distinct person_id) from {schema}.enrollment") == 15
+    assert _scalar(database_url, "select count(distinct person_id) from district_01.enrollment") == 15
+    for code in ("02", "03"):  # at the district's own database, on the site server
+        assert _scalar(demo_sites[code], "select count(distinct person_id) from enrollment") == 15
 
 
 @pytest.mark.parametrize("args, message", [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dbt_helpers import checksums
 
 
-def test_demo_setup_builds_the_state_tables_for_every_district(database_url, cli):
+def test_demo_setup_builds_the_state_tables_for_every_district(database_url, demo_sites, cli):
     result = cli("demo", "setup", "--students", "12", "--school-year", "2024", "--as-of", "2024-02-01")
     assert result.exit_code == 0, result.output
     assert "State tables: Resynced 19 objects for districts 01, 02, 03" in result.output

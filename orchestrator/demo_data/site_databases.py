@@ -28,7 +28,10 @@ SITE_SCHEMA = "public"
 
 
 def server_url(start: bool = True) -> str:
-    """The superuser URL of the embedded site server (started when `start` and not running)."""
+    """The superuser URL of the site server: RESYNC_SITES_URL, else the embedded one (started when
+    `start` and not running)."""
+    if settings.configured_sites_url():
+        return settings.configured_sites_url()
     pgdata = settings.embedded_site_pgdata()
     running = database.embedded_status(pgdata)
     if running or not start:
