@@ -289,7 +289,8 @@ def _common_args(command: str, write_json: bool = False) -> list[str]:
     ]
     return [
         *options,
-        command,
+        # A command of two words (source freshness) takes its options after both.
+        *command.split(),
         "--project-dir", str(settings.dbt_project_dir()),
         "--profiles-dir", str(settings.dbt_project_dir()),
         "--target-path", str(target_path()),
@@ -413,6 +414,8 @@ def invoke(
     url = url or database.database_url()
     environment = database.dbt_environment(url)
     command, *rest = args
+    if command == "source" and rest:
+        command, rest = f"source {rest[0]}", rest[1:]
     with _lock, _environment(environment):
         started = time.perf_counter()
         manifest, source = _manifest_for(environment["RESYNC_PGDATABASE"])

@@ -52,24 +52,29 @@ def isolated_dbt_paths(tmp_path_factory):
             os.environ[key] = value
 
 
-@pytest.fixture(scope="session")
-def server_url():
-    external = _server_from_environment()
-    if external:
-        yield external
-        return
+def _embedded_server(prefix: str):
+    """A throwaway embedded server in a temporary folder; (url, pgdata)."""
     # Under /tmp with open permissions: the server runs as an unprivileged user when we are root.
-    folder = Path(tempfile.mkdtemp(prefix="resync-test-"))
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     folder.chmod(0o755)
     pgdata = folder / "pgdata"
     url = database.start_embedded(pgdata)
-    # A throwaway server: durability only costs time here (database copies and drops fsync).
     admin = sa.create_engine(database.sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         for setting in ("fsync", "synchronous_commit", "full_page_writes"):
             conn.execute(sa.text(f"alter system set {setting} = off"))
         conn.execute(sa.text("select pg_reload_conf()"))
     admin.dispose()
+    return url, pgdata, folder
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    external = _server_from_environment()
+    if external:
+        yield external
+        return
+    url, pgdata, folder = _embedded_server("resync-test-")
     yield url
     database.stop_embedded(pgdata)
     shutil.rmtree(folder, ignore_errors=True)
@@ -141,22 +146,6 @@ def cli():
         return runner.invoke(main, list(args), input=input, catch_exceptions=False)
 
     return invoke
-
-
-def _embedded_server(prefix: str):
-    """A throwaway embedded server in a temporary folder; (url, pgdata)."""
-    # Under /tmp with open permissions: the server runs as an unprivileged user when we are root.
-    folder = Path(tempfile.mkdtemp(prefix=prefix))
-    folder.chmod(0o755)
-    pgdata = folder / "pgdata"
-    url = database.start_embedded(pgdata)
-    admin = sa.create_engine(database.sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
-            conn.execute(sa.text(f"alter system set {setting} = off"))
-        conn.execute(sa.text("select pg_reload_conf()"))
-    admin.dispose()
-    return url, pgdata, folder
 
 
 @pytest.fixture(scope="session")

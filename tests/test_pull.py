@@ -321,3 +321,17 @@ def test_pulls_of_one_district_wait_for_each_other_and_other_districts_do_not(tw
         holder.rollback()
     first.join(timeout=60)
     assert done["01"].ok
+
+
+def test_dbt_source_freshness_reports_each_landing_table_by_its_last_pull(two_sites):
+    from orchestrator import dbt_invoker
+
+    url = two_sites.state_url
+    never = dbt_invoker.invoke(["source", "freshness"], url=url)
+    assert len(never.nodes) == 27  # every landing table but the delete log
+    assert {n.status for n in never.nodes} == {"warn"}  # nothing pulled yet
+    with database.transaction(url) as conn:
+        districts = registry.resolve(conn, [])
+    pulls.pull(url, districts, ["attendance_excuse"], SCHOOL_YEAR)
+    after = {n.unique_id.rsplit(".", 1)[-1]: n.status for n in dbt_invoker.invoke(["source", "freshness"], url=url).nodes}
+    assert after["attendance_excuse"] == "success" and after["attendance"] == "warn"
