@@ -157,6 +157,23 @@ def _unreachable(exc: BaseException) -> ResyncError:
     return ResyncError(f"The database could not be reached or failed: {error_reason(exc)}")
 
 
+#: SQLSTATE of insufficient_privilege: a missing grant, a row-level security refusal, or a
+#: refusal raised by the tool's own functions (orchestrator/sql/tool/060_rights.sql).
+REFUSED = "42501"
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """True when PostgreSQL refused the statement for lack of a right."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) == REFUSED
+
+
+def refusal_sentence(exc: BaseException) -> str:
+    """The refusal as one sentence: the tool's functions write sentences, PostgreSQL's grants don't."""
+    reason = error_reason(exc)
+    return reason if reason.endswith(".") else f"PostgreSQL refused: {reason}."
+
+
 @contextlib.contextmanager
 def transaction(url: str | None = None) -> Iterator[Connection]:
     """One transaction: committed when the block ends, rolled back (nothing half-written) on error."""
@@ -165,6 +182,10 @@ def transaction(url: str | None = None) -> Iterator[Connection]:
             yield conn
     except sa.exc.OperationalError as exc:
         raise _unreachable(exc) from exc
+    except Exception as exc:  # the driver's error, wrapped by SQLAlchemy or not (a raw cursor's)
+        if is_refusal(exc):
+            raise ResyncError(refusal_sentence(exc)) from exc
+        raise
 
 
 def libpq_url(url: str) -> str:
@@ -218,11 +239,21 @@ def create_database(server_url: str, prefix: str = "resync_scratch", template_ur
     import uuid
 
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    template = f' template "{make_url(template_url).database}"' if template_url else ""
+    source = make_url(template_url).database if template_url else None
+    template = f' template "{source}"' if source else ""
     admin = sa.create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'create database "{name}"{template}'))
+            if source:
+                # The copy has everything inside the database, but not the grants on the database
+                # itself (the worker's role may create schemas there): copy those too.
+                grants = conn.execute(sa.text(
+                    "select a.privilege_type, a.grantee::regrole::text from pg_database d,"
+                    " aclexplode(d.datacl) a where d.datname = :t and a.grantee <> 0 and a.grantee <> d.datdba"
+                ), {"t": source}).all()
+                for privilege, grantee in grants:
+                    conn.execute(sa.text(f'grant {privilege} on database "{name}" to {grantee}'))
     finally:
         admin.dispose()
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)

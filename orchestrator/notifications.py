@@ -1,13 +1,12 @@
 """What a requester is told when a request ends: stored for `resync inbox`, published with pg_notify.
 
 The stored row is the notification of record (a requester who was not listening still finds it in
-the inbox); the pg_notify on NOTIFICATION_CHANNEL lets a listening client show it the moment the
-transaction that ended the request commits.
+the inbox); the pg_notify on NOTIFICATION_CHANNEL, which carries its id only, lets a listening
+client read and show it the moment the transaction that ended the request commits.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -76,8 +75,8 @@ def send(conn: Connection, request: "Request") -> Notification:
         " values (:r, :q, :s, :m) returning id, recipient, request_id, status, message, created_at, read_at"
     ), {"r": request.requested_by, "q": request.id, "s": request.status, "m": message}).one()
     notification = Notification(**row._mapping)
-    payload = json.dumps(notification.as_dict(), default=str)
-    conn.execute(sa.text("select pg_notify(:c, :p)"), {"c": NOTIFICATION_CHANNEL, "p": payload[:7900]})
+    # The id alone: anyone may LISTEN; the text is read under row-level security (recipient only).
+    conn.execute(sa.text("select pg_notify(:c, :p)"), {"c": NOTIFICATION_CHANNEL, "p": str(notification.id)})
     return notification
 
 

@@ -67,14 +67,24 @@ def ensure_queue_schema(conn: Connection) -> None:
     """Install or upgrade procrastinate's schema inside the caller's transaction.
 
     Under the same advisory lock as the tool's migrations, so two first commands never race.
+    Up to date, it only reads (a user without the right to change it runs every command).
     """
-    migrations.ensure_tool_schema(conn)  # takes the migration lock and creates schema_migration
+    migrations.ensure_tool_schema(conn)
+    files = _migration_files()
+    wanted = [_MIGRATION_PREFIX + f.name for f in files] + list(_OUR_ADDITIONS)
+    if set(wanted) <= (migrations.applied_names(conn) or set()):
+        return
+    with migrations.owner_needed():
+        _install(conn, files)
+
+
+def _install(conn: Connection, files: list[Path]) -> None:
     tool = settings.TOOL_SCHEMA
+    migrations.lock(conn)
     applied = set(conn.execute(sa.text(
         f'select name from "{tool}".schema_migration where name like :p'), {"p": _MIGRATION_PREFIX + "%"}
     ).scalars())
     installed = conn.execute(sa.text("select to_regclass(:t)"), {"t": f"{QUEUE_SCHEMA}.procrastinate_jobs"}).scalar()
-    files = _migration_files()
     with queue_search_path(conn):
         if installed is None:
             conn.execute(sa.text(f'create schema if not exists "{QUEUE_SCHEMA}"'))
@@ -96,6 +106,20 @@ def ensure_queue_schema(conn: Connection) -> None:
                 pending.append(name)
         if pending:
             _pin_function_search_path(conn)
+            database.run_script(conn, _SERVICE_ROLE_GRANTS)
+
+
+#: The queue is the worker's (resync_worker, see sql/tool/060_rights.sql): users get no part of
+#: it but the workers' heartbeats (`resync status` counts live workers). Applied again after
+#: every upgrade, which may add tables or functions.
+_SERVICE_ROLE_GRANTS = f"""
+    revoke execute on all functions in schema {QUEUE_SCHEMA} from public;
+    grant usage on schema {QUEUE_SCHEMA} to resync_worker, resync_read;
+    grant all on all tables in schema {QUEUE_SCHEMA} to resync_worker;
+    grant all on all sequences in schema {QUEUE_SCHEMA} to resync_worker;
+    grant execute on all functions in schema {QUEUE_SCHEMA} to resync_worker;
+    grant select on {QUEUE_SCHEMA}.procrastinate_workers to resync_read;
+"""
 
 
 #: What we add to procrastinate's schema, each applied once (recorded like its migrations).
@@ -109,6 +133,8 @@ _OUR_ADDITIONS = {
             for each row when (old.status <> 'todo' and new.status = 'todo')
             execute procedure procrastinate_notify_queue_job_inserted_v1();
     """,
+    # A queue installed before rights existed gets the service role's grants (listed below).
+    _MIGRATION_PREFIX + "resync_02_service_role": "select 1",
 }
 
 

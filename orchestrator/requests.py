@@ -15,7 +15,6 @@ a request row, its queue job and its notification always commit together.
 
 from __future__ import annotations
 
-import getpass
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -25,7 +24,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from . import notifications, queue, registry, settings
+from . import notifications, queue, registry, rights, settings
 from .errors import ResyncError
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
@@ -100,22 +99,18 @@ def describe_selection(kind: str, selection: dict) -> str:
     return f"{objects}{deps} {where}{year}{full}"
 
 
-def current_user() -> str:
-    """Who is asking: the operating-system user (the CLI's --as overrides it)."""
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in a bare container
-        return "unknown"
-
-
 # --- queueing ------------------------------------------------------------------------------
 
 def submit_resync(conn: Connection, *, districts: list[str], objects: list[str], check_dependencies: bool,
-                  school_year: int | None, full_refresh: bool = False, requested_by: str,
+                  school_year: int | None, full_refresh: bool = False, requested_by: str | None = None,
                   schedule_name: str | None = None) -> Request:
-    """Validate a resync exactly as `resync run` does and queue it; nothing is queued on bad input."""
+    """Validate a resync exactly as `resync run` does and queue it; nothing is queued on bad input.
+
+    The requester is the login role; `requested_by` names another (administrators, schedules).
+    """
     from . import resync
 
+    rights.check_request(conn, districts)  # first: may the caller request these districts at all
     selection = {
         "districts": list(districts), "objects": list(objects), "check_dependencies": bool(check_dependencies),
         "school_year": school_year, "full_refresh": bool(full_refresh),
@@ -125,28 +120,22 @@ def submit_resync(conn: Connection, *, districts: list[str], objects: list[str],
     return _queue(conn, "resync", selection, plan.as_dict(), requested_by, schedule_name)
 
 
-def submit_aggregation(conn: Connection, *, districts: list[str] | None, refresh: bool, requested_by: str,
-                       schedule_name: str | None = None) -> Request:
+def submit_aggregation(conn: Connection, *, districts: list[str] | None, refresh: bool,
+                       requested_by: str | None = None, schedule_name: str | None = None) -> Request:
     """Queue the attendance aggregation (incremental unless `refresh`) for some or all districts."""
+    rights.check_request(conn, districts)
     chosen = registry.resolve(conn, districts)
     selection = {"districts": [d.code for d in chosen] if districts else None, "refresh": bool(refresh)}
     return _queue(conn, "aggregation", selection, None, requested_by, schedule_name)
 
 
-def _queue(conn: Connection, kind: str, selection: dict, plan: dict | None, requested_by: str,
+def _queue(conn: Connection, kind: str, selection: dict, plan: dict | None, requested_by: str | None,
            schedule_name: str | None) -> Request:
-    requested_by = (requested_by or "").strip()
-    if not requested_by:
-        raise ResyncError("A request needs a requester: pass --as NAME.")
     queue.ensure_queue_schema(conn)
-    request_id = conn.execute(sa.text(
-        f"insert into {_T}.request (kind, requested_by, selection, plan, schedule_name)"
-        " values (:kind, :by, cast(:selection as jsonb), cast(:plan as jsonb), :schedule) returning id"
-    ), {"kind": kind, "by": requested_by, "selection": json.dumps(selection),
-        "plan": json.dumps(plan, default=str) if plan is not None else None, "schedule": schedule_name}).scalar()
-    job_id = queue.defer(conn, "resync.run_request", queue=queue.REQUESTS_QUEUE, request_id=request_id)
-    conn.execute(sa.text(f"update {_T}.request set job_id = :j where id = :id"), {"j": job_id, "id": request_id})
-    _publish(conn, request_id, QUEUED)
+    # Users may not write the request or queue tables: the database's function does, after
+    # checking the caller's rights (and publishes the new id).
+    request_id = rights.queue_request(conn, kind, selection, plan, requested_by=requested_by or None,
+                                      schedule_name=schedule_name)
     return get(conn, request_id)
 
 
@@ -182,24 +171,22 @@ def history(conn: Connection, *, limit: int = 20, requested_by: str | None = Non
 
 # --- cancelling ----------------------------------------------------------------------------
 
-def cancel(conn: Connection, request_id: int, *, by: str) -> Request:
+def cancel(conn: Connection, request_id: int, *, by: str | None = None) -> Request:
     """Cancel a queued request now, or ask the worker running one to stop and roll back.
 
+    Its requester or an administrator (`by` names someone else, for an administrator only); the
+    database's function checks that, cancels the job and, when no worker holds it, ends it.
     A running request ends `cancelled` once its worker has stopped it: the object being replaced
     is rolled back, objects already replaced stay replaced (each object is atomic).
     """
-    request = get(conn, request_id, for_update=True)
+    request = get(conn, request_id)  # one you may not see is one there is not
     if request.finished:
         raise ResyncError(f"Request {request_id} already ended ({request.status}); there is nothing to cancel.")
-    job_status = queue.cancel_job(conn, request.job_id) if request.job_id else "cancelled"
-    conn.execute(sa.text(
-        f"update {_T}.request set cancel_requested_by = :by, cancel_requested_at = now() where id = :id"
-    ), {"by": by, "id": request_id})
-    if job_status != "doing":  # no worker holds it: it ends here
-        finish(conn, request_id, CANCELLED, error=f"Cancelled by {by} before a worker started it.")
-    else:
-        _publish(conn, request_id, request.status)
-    return get(conn, request_id)
+    rights.cancel_request(conn, request_id, by=by)
+    request = get(conn, request_id)
+    if request.finished:
+        notifications.send(conn, request)
+    return request
 
 
 # --- the worker's side ---------------------------------------------------------------------
@@ -221,7 +208,7 @@ def start(conn: Connection, request_id: int, *, worker: str) -> Request | None:
         f"update {_T}.request set status = 'running', attempts = attempts + 1, worker = :w,"
         " started_at = null, finished_at = null, progress = null where id = :id"
     ), {"w": worker, "id": request_id})
-    _publish(conn, request_id, RUNNING)
+    _publish(conn, request_id)
     return get(conn, request_id)
 
 
@@ -238,7 +225,7 @@ def begin_work(conn: Connection, request_id: int) -> None:
 def record_progress(conn: Connection, request_id: int, progress: dict) -> None:
     conn.execute(sa.text(f"update {_T}.request set progress = cast(:p as jsonb) where id = :id"),
                  {"p": json.dumps(progress, default=str), "id": request_id})
-    _publish(conn, request_id, RUNNING, progress)
+    _publish(conn, request_id)
 
 
 def requeue(conn: Connection, request_id: int, *, reason: str, count_attempt: bool) -> None:
@@ -250,7 +237,7 @@ def requeue(conn: Connection, request_id: int, *, reason: str, count_attempt: bo
         f"update {_T}.request set status = 'queued', progress = cast(:p as jsonb),"
         " attempts = attempts - case when :count then 0 else 1 end where id = :id and status = 'running'"
     ), {"p": json.dumps({"message": reason}), "count": count_attempt, "id": request_id})
-    _publish(conn, request_id, QUEUED, {"message": reason})
+    _publish(conn, request_id)
 
 
 def finish(conn: Connection, request_id: int, status: str, *, results: dict | None = None,
@@ -264,14 +251,17 @@ def finish(conn: Connection, request_id: int, status: str, *, results: dict | No
         "id": request_id})
     request = get(conn, request_id)
     notifications.send(conn, request)
-    _publish(conn, request_id, status)
+    _publish(conn, request_id)
     return request
 
 
-def _publish(conn: Connection, request_id: int, status: str, progress: dict | None = None) -> None:
-    """pg_notify on REQUEST_CHANNEL; delivered when the transaction commits, as LISTEN promises."""
-    payload = json.dumps({"id": request_id, "status": status, "progress": progress}, default=str)
-    conn.execute(sa.text("select pg_notify(:c, :p)"), {"c": REQUEST_CHANNEL, "p": payload[:7900]})
+def _publish(conn: Connection, request_id: int) -> None:
+    """pg_notify on REQUEST_CHANNEL; delivered when the transaction commits, as LISTEN promises.
+
+    The payload is the id alone: anyone may LISTEN, and a listener reads the request under its
+    own rights.
+    """
+    conn.execute(sa.text("select pg_notify(:c, :p)"), {"c": REQUEST_CHANNEL, "p": str(request_id)})
 
 
 # --- waiting -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from orchestrator import database, demo_data, migrations, registry
+from orchestrator import database, demo_data, queue, registry
 from orchestrator.cli import main
 
 import generated_data
@@ -115,7 +115,9 @@ def generated_template(server_url):
     """The demo districts 01, 02, 03 with sources generated as tests/generated_data.py says, once."""
     url = database.create_database(server_url, prefix=TEST_PREFIX)
     with database.transaction(url) as conn:
-        migrations.ensure_tool_schema(conn)
+        # The queue too, as an administrator's first command installs it: workers log in as
+        # resync_worker, which may not.
+        queue.ensure_queue_schema(conn)
         districts = [registry.add(conn, code, name) for code, name, _ in generated_data.DISTRICTS]
     demo_data.generate(url, districts, schools=generated_data.SCHOOLS, students=generated_data.STUDENTS,
                        school_year=generated_data.SCHOOL_YEAR, seed=generated_data.SEED,

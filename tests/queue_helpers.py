@@ -17,8 +17,14 @@ from typing import Any, Callable
 
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from orchestrator import settings
+
+#: The worker's service role (sql/tool/060_rights.sql) and the password the tests give it, for a
+#: test server that asks for one (the embedded one does not).
+WORKER_ROLE = "resync_worker"
+WORKER_PASSWORD = "resync-test-worker"
 
 #: Short enough that crash recovery takes seconds, long enough for a loaded two-core machine.
 FAST_WORKER = ("--heartbeat", "0.5", "--stalled-after", "3")
@@ -37,8 +43,15 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, every: f
         time.sleep(every)
 
 
+def worker_url(url: str) -> str:
+    """`url` logging in as the worker's service role, as a deployment's workers do."""
+    query(url, f"alter role {WORKER_ROLE} password '{WORKER_PASSWORD}'")
+    return make_url(url).set(username=WORKER_ROLE, password=WORKER_PASSWORD).render_as_string(hide_password=False)
+
+
 class Workers:
-    """`resync worker` subprocesses against the test's database (the environment carries its URL)."""
+    """`resync worker` subprocesses against the test's database (the environment carries its URL),
+    logged in as the worker's own role, never as the test's superuser."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -49,9 +62,10 @@ class Workers:
         log = self.folder / f"worker-{len(self.started) + 1}.log"
         output = log.open("w")
         self._logs.append(output)
+        environment = dict(os.environ, RESYNC_DATABASE_URL=worker_url(os.environ["RESYNC_DATABASE_URL"]))
         process = subprocess.Popen(
             [sys.executable, "-c", "from orchestrator.cli import main; main()", "worker", *args],
-            cwd=settings.project_dir(), env=dict(os.environ), stdout=output, stderr=subprocess.STDOUT,
+            cwd=settings.project_dir(), env=environment, stdout=output, stderr=subprocess.STDOUT,
         )
         process.log_path = log  # type: ignore[attr-defined]
         self.started.append(process)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .common import ResyncGroup
-from . import aggregate, db, demo, district, objects, pull, request, run, schedule, worker
+from . import aggregate, db, demo, district, objects, pull, request, run, schedule, user, worker
 
 
 @click.group(cls=ResyncGroup)
@@ -32,3 +32,4 @@ for command in request.COMMANDS:
     main.add_command(command)
 main.add_command(worker.worker)
 main.add_command(schedule.schedule)
+main.add_command(user.user)

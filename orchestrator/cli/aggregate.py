@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .. import aggregation
+from .. import aggregation, rights
 from ..school_year import school_year_label
-from .common import emit_json, json_option, table
+from .common import emit_json, json_option, table, tool_transaction
 
 
 @click.command()
@@ -26,6 +26,9 @@ def aggregate(districts, refresh, school_year, through, as_json) -> None:
     have touched are recomputed, backdated corrections and deletions included; a district never
     aggregated for the school year is recomputed in full. --refresh recomputes everything.
     """
+    with tool_transaction() as conn:
+        rights.require_admin(conn, "run the aggregation directly", "the nightly schedule runs it")
+
     def show(outcome: aggregation.DistrictAggregation) -> None:
         if not as_json:
             rows = "" if outcome.rows_written is None else f", {outcome.rows_written:,} rows written"

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .. import database, migrations
+from .. import database, queue
 from ..errors import ResyncError
 
 
@@ -34,7 +34,8 @@ def emit_json(data: Any) -> None:
 
 
 def tool_transaction():
-    """A transaction on the configured database with the tool schema created or upgraded."""
+    """A transaction on the configured database with the tool schema (and the queue's) created
+    or upgraded: an administrator's first command installs what users will need."""
     return _ToolTransaction()
 
 
@@ -43,7 +44,7 @@ class _ToolTransaction:
         self._cm = database.transaction()
         conn = self._cm.__enter__()
         try:
-            migrations.ensure_tool_schema(conn)
+            queue.ensure_queue_schema(conn)
         except BaseException:
             self._cm.__exit__(*sys.exc_info())
             raise

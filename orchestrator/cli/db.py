@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .. import database, settings
+from .. import database, rights, settings
 from ..errors import ResyncError
-from .common import emit_json, json_option
+from .common import emit_json, json_option, tool_transaction
 
 
 @click.group()
@@ -74,14 +74,24 @@ def status(as_json: bool) -> None:
 
 @db.command()
 @click.option("--site", is_flag=True, help="The embedded district sites' server instead (the demo's).")
-def url(site: bool) -> None:
-    """Print the database URL (starting the embedded server if needed)."""
+@click.option("--user", "user_name", metavar="NAME", default=None,
+              help="A URL that logs in as user NAME (or resync_worker) instead; with no password.")
+def url(site: bool, user_name: str | None) -> None:
+    """Print the database URL (starting the embedded server if needed).
+
+    The embedded server lets any of its roles log in without a password, so that one person can
+    try every right: e.g. RESYNC_DATABASE_URL="$(resync db url --user ana)" resync status.
+    """
     if site:
         from ..demo_data import site_databases
 
         click.echo(site_databases.server_url())
         return
-    click.echo(database.database_url())
+    found = database.database_url()
+    if user_name is not None:
+        with tool_transaction() as conn:
+            found = rights.login_url(conn, found, user_name)
+    click.echo(found)
 
 
 @db.command()

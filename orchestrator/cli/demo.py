@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import database, demo_data
+from .. import database, demo_data, rights
 from .common import emit_json, json_option, tool_transaction
 from .selection import stack_options
 
@@ -27,6 +27,7 @@ school_year_option = click.option(
 
 def _targets(codes, first):
     with tool_transaction() as conn:
+        rights.require_admin(conn, "change demo data")
         return demo_data.select_districts(conn, codes, first)
 
 
@@ -82,6 +83,8 @@ def change(codes, first, days, seed, as_json) -> None:
 def setup(students, school_year, as_of, seed, as_json) -> None:
     """Everything `make demo` does: the database, districts 01 Abbott, 02 Campus and 03 Cedar Valley,
     and their generated sources."""
+    with tool_transaction() as conn:
+        rights.require_admin(conn, "set up the demo")
     summary = demo_data.setup(database.database_url(), students=students, school_year=school_year,
                               seed=seed, as_of=as_of.date() if as_of else None)
     emit_json(summary) if as_json else click.echo(demo_data.describe_setup(summary))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import registry
+from .. import registry, rights
 from .common import emit_json, json_option, table, tool_transaction
 
 
@@ -26,6 +26,7 @@ def district() -> None:
 def add(code: str, name: str, url: str | None, schema: str | None) -> None:
     """Register district CODE (letters and digits, e.g. 01)."""
     with tool_transaction() as conn:
+        rights.require_admin(conn, "register districts")
         d = registry.add(conn, code, name, schema, url)
     click.echo(f"Registered district {d.code} {d.name} (sources: {d.source}).")
 
@@ -49,6 +50,7 @@ def list_(as_json: bool) -> None:
 def remove(code: str) -> None:
     """Unregister district CODE (its source and its state rows are kept; its landing copy is dropped)."""
     with tool_transaction() as conn:
+        rights.require_admin(conn, "remove districts")
         d = registry.remove(conn, code)
     click.echo(f"Removed district {d.code} {d.name}; its source ({d.source}) and its rows at the state"
                " were left in place.")

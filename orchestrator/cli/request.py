@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import click
 
-from .. import database, notifications, queue, requests
+from .. import database, notifications, queue, requests, rights
 from .common import emit_json, json_option, moment_text, table, tool_transaction
 from .selection import selection_options
 
 as_option = click.option("--as", "as_user", metavar="NAME", default=None,
-                         help="Act as this requester (default: your operating-system user).")
-
-
-def _who(as_user: str | None) -> str:
-    return as_user or requests.current_user()
+                         help="Act as this user (administrators only; default: the role you log in as).")
 
 
 def _progress_line(request: requests.Request) -> str:
@@ -82,7 +78,7 @@ def request(districts, objects, check_dependencies, school_year, full_refresh, a
     with tool_transaction() as conn:
         queued = requests.submit_resync(
             conn, districts=list(districts), objects=list(objects), check_dependencies=check_dependencies,
-            school_year=school_year, full_refresh=full_refresh, requested_by=_who(as_user))
+            school_year=school_year, full_refresh=full_refresh, requested_by=as_user)
         workers = queue.live_workers(conn)
     if not workers and not as_json:
         click.echo("No worker is running yet: `resync worker` runs queued requests.", err=True)
@@ -146,7 +142,7 @@ def history(limit: int, requested_by: str | None, as_json: bool) -> None:
 def cancel(request_id: int, as_user: str | None, as_json: bool) -> None:
     """Cancel request ID: a queued one at once; a running one stops and its current object rolls back."""
     with tool_transaction() as conn:
-        found = requests.cancel(conn, request_id, by=_who(as_user))
+        found = requests.cancel(conn, request_id, by=as_user)
     if as_json:
         emit_json(found.as_dict())
     elif found.status == requests.CANCELLED:
@@ -174,11 +170,12 @@ def wait(request_id: int, timeout: float | None, as_json: bool) -> None:
 def inbox(as_user: str | None, limit: int, as_json: bool) -> None:
     """Your notifications, newest first; unread ones are marked * (and are read from now on)."""
     with tool_transaction() as conn:
-        found = notifications.inbox(conn, _who(as_user), limit=limit)
+        recipient = rights.acting_as(conn, as_user)
+        found = notifications.inbox(conn, recipient, limit=limit)
     if as_json:
         emit_json([n.as_dict() for n in found])
     elif not found:
-        click.echo(f"No notifications for {_who(as_user)}.")
+        click.echo(f"No notifications for {recipient}.")
     else:
         for n in found:
             click.echo(f"{'*' if n.unread else ' '} {moment_text(n.created_at)}  {n.message}")

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .. import resync
+from .. import resync, rights
 from ..errors import ResyncError
 from .common import emit_json, json_option, table, tool_transaction
 from .selection import selection_options
@@ -101,6 +101,8 @@ def run(districts, objects, check_dependencies, school_year, full_refresh, dry_r
         resync run -d 01 -d 02 -o AttendanceExcuse --check-dependencies
     """
     with tool_transaction() as conn:
+        if not dry_run:  # anyone may look at a plan; a resync now is the worker's, or an administrator's
+            rights.require_admin(conn, "run a resync directly", "`resync request` queues it for a worker")
         plan = resync.build_plan(conn, list(districts), list(objects), check_dependencies,
                                  school_year, full_refresh)
     if dry_run:

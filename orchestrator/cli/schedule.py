@@ -6,9 +6,9 @@ import datetime
 
 import click
 
-from .. import schedules
+from .. import rights, schedules
 from .common import emit_json, json_option, moment_text, table, tool_transaction
-from .request import _wait_and_report, _who, as_option
+from .request import _wait_and_report, as_option
 
 
 @click.group()
@@ -52,7 +52,9 @@ def set_(name: str, cron: str | None, timezone: str | None, enabled: bool | None
     change at once.
     """
     with tool_transaction() as conn:
-        changed = schedules.update(conn, name, cron=cron, timezone=timezone, enabled=enabled, by=_who(as_user))
+        rights.require_admin(conn, "change schedules")
+        changed = schedules.update(conn, name, cron=cron, timezone=timezone, enabled=enabled,
+                                   by=rights.acting_as(conn, as_user))
     state = f"next due {_when(changed.next_due(), changed.timezone)}" if changed.enabled else "disabled"
     click.echo(f"Schedule {changed.name}: {changed.cron} ({changed.timezone}), {state}.")
 
@@ -65,7 +67,8 @@ def set_(name: str, cron: str | None, timezone: str | None, enabled: bool | None
 def run_now(name: str, as_user: str | None, wait_: bool, as_json: bool) -> None:
     """Queue schedule NAME's run now (not if its previous run is still queued or running)."""
     with tool_transaction() as conn:
-        queued = schedules.enqueue_run(conn, name, requested_by=_who(as_user))
+        rights.require_admin(conn, "run a schedule")
+        queued = schedules.enqueue_run(conn, name, requested_by=rights.acting_as(conn, as_user))
         outcome = schedules.get(conn, name).last_outcome
     if queued is None:
         raise click.ClickException(f"Schedule {name}: {outcome}.")

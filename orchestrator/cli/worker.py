@@ -6,8 +6,9 @@ import logging
 
 import click
 
-from .. import database, queue, worker as worker_module
+from .. import database, queue, rights, worker as worker_module
 from ..errors import ResyncError
+from .common import tool_transaction
 
 
 @click.command()
@@ -38,4 +39,6 @@ def worker(burst, heartbeat, stalled_after, graceful_timeout, queues, no_schedul
         )
     except ResyncError as exc:  # the one rule between the options
         raise click.BadParameter("must be longer than --heartbeat", param_hint="--stalled-after") from exc
+    with tool_transaction() as conn:
+        rights.require_worker(conn)
     worker_module.run(database.database_url(), options)
