@@ -25,7 +25,8 @@ from sqlalchemy.engine import Connection
 from . import database, migrations, settings
 
 QUEUE_SCHEMA = "resync_queue"
-#: Queue of the resync and aggregation requests.
+#: Queue of the resync and aggregation requests. Jobs for it are deferred by the tool schema's
+#: resync.queue_request (sql/tool/060_rights.sql), which names this queue and the task.
 REQUESTS_QUEUE = "requests"
 #: Queue of the short jobs that turn a due schedule into a request.
 SCHEDULES_QUEUE = "schedules"
@@ -35,7 +36,8 @@ _MIGRATION_PREFIX = "procrastinate/"
 #: The one procrastinate app of the process. Its tasks are declared in orchestrator.worker. It has
 #: no connection settings of its own: a worker swaps in a connector for the configured database
 #: (`app.replace_connector(connector_for(url))`), and the CLI passes its own transaction's
-#: connection to every call, so that a request row and its job commit together.
+#: connection to every call (run_query). A request's job is deferred in SQL, with the request row
+#: (resync.queue_request), so that both commit together.
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=["orchestrator.worker"])
 
 
@@ -49,11 +51,6 @@ def connector_for(url: str) -> procrastinate.PsycopgConnector:
     return procrastinate.PsycopgConnector(
         conninfo=url, kwargs={"options": connection_options()}, min_size=1, max_size=4,
     )
-
-
-def tasks() -> dict:
-    app.perform_import_paths()
-    return app.tasks
 
 
 # --- the schema ----------------------------------------------------------------------------
@@ -173,27 +170,6 @@ def driver_connection(conn: Connection) -> Any:
 
 
 # --- jobs ----------------------------------------------------------------------------------
-
-def defer(conn: Connection, task_name: str, *, queue: str, priority: int = 0, **task_kwargs: Any) -> int:
-    """Queue a job inside the caller's transaction (so a request and its job commit together)."""
-    from procrastinate import types
-
-    task = tasks()[task_name]
-    job = types.JobToDefer(queue_name=queue, task_name=task.name, priority=priority, lock=None,
-                           queueing_lock=None, args=task_kwargs, scheduled_at=None)
-    return run_query(conn, "defer_jobs", jobs=[job])[0]["id"]
-
-
-def cancel_job(conn: Connection, job_id: int) -> str:
-    """Cancel a queued job, or ask the worker running it to abort; returns its status after.
-
-    Both in one call (abort=True), so a job that a worker fetches at this very moment is still
-    stopped: procrastinate cancels it while `todo` ("cancelled"), flags it for abort while
-    `doing` (still "doing": the worker stops it).
-    """
-    run_query(conn, "cancel_job", job_id=job_id, abort=True, delete_job=False)
-    return run_query(conn, "get_job_status", job_id=job_id)[0]["status"]
-
 
 #: Runs procrastinate's own queries on a connection we pass (never opens a pool of its own).
 _on_our_connection = procrastinate.SyncPsycopgConnector()

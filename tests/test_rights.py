@@ -13,9 +13,10 @@ import threading
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 
 from generated_data import SCHOOL_YEAR
-from orchestrator import database, dbt_invoker
+from orchestrator import database, dbt_invoker, migrations
 from queue_helpers import WORKER_ROLE, query, request_row, workers  # noqa: F401
 from rights_helpers import Users, one_sentence
 
@@ -96,8 +97,12 @@ def test_a_district_user_sees_requests_and_cancels_only_their_districts_work(rig
     assert query(rights_url, "select cron from resync.schedule where name = 'weekly'") == [("0 2 * * 0",)]
     assert "Only a state-level administrator may run a resync directly" in one_sentence(
         as_abbott("run", "-d", "01", *CALENDAR, "--yes"))
+    assert "Only a state-level administrator may run the aggregation directly" in one_sentence(
+        as_abbott("aggregate", "-d", "01"))
     assert "Only a state-level administrator may register districts" in one_sentence(
         as_abbott("district", "add", "09", "--name", "Nine"))
+    assert "may not run a worker: log in as resync_worker" in one_sentence(as_abbott("worker", "--burst"))
+    assert "Only a state-level administrator may change demo data" in one_sentence(as_abbott("demo", "change"))
     assert "Only a state-level administrator may add users" in one_sentence(
         as_abbott("user", "add", users.name("intruder"), "--right", "admin"))
     assert query(rights_url, "select count(*) from pg_roles where rolname = %s", users.name("intruder")) == [(0,)]
@@ -272,3 +277,19 @@ def test_the_worker_runs_users_requests_under_its_own_role_and_notifications_car
     # Its own role: no superuser, no bypass of row-level security.
     assert query(rights_url, "select rolsuper, rolbypassrls from pg_roles where rolname = %s", WORKER_ROLE) \
         == [(False, False)]
+
+
+def test_state_objects_made_before_rights_are_handed_to_the_worker(database_url):
+    """A database whose state tables the owner built before rights existed (migration 061)."""
+    with database.transaction(database_url) as conn:
+        migrations.ensure_tool_schema(conn)
+        conn.execute(sa.text("create schema state; create table state.calendar (district_id text);"
+                             " create schema state_reports; create view state_reports.v as select 1 as one"))
+        conn.execute(sa.text("delete from resync.schema_migration where name = '061_state_objects_owner.sql'"))
+    with database.transaction(database_url) as conn:
+        migrations.ensure_tool_schema(conn)
+        owners = conn.execute(sa.text(
+            "select n.nspname, c.relname, c.relowner::regrole::text, n.nspowner::regrole::text from pg_class c"
+            " join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('state', 'state_reports')"
+            " order by 1, 2")).all()
+    assert owners == [("state", "calendar", WORKER_ROLE, WORKER_ROLE), ("state_reports", "v", WORKER_ROLE, WORKER_ROLE)]

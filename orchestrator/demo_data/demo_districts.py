@@ -7,7 +7,7 @@ from typing import Sequence
 
 from sqlalchemy.engine import Connection
 
-from .. import catalog, database, migrations, registry, reports, resync, state_config
+from .. import catalog, database, queue, registry, reports, resync, rights, state_config
 from ..errors import ResyncError
 from ..registry import District
 from . import site_databases
@@ -15,6 +15,10 @@ from .generator import describe, generate
 
 #: The three demo districts `make demo` registers: code and name.
 DEMO_DISTRICTS = (("01", "Abbott"), ("02", "Campus"), ("03", "Cedar Valley"))
+#: The demo's users: a state administrator, district 01's administrator (Write for Abbott), and a
+#: read-only analyst. Roles of the server: `resync db url --user NAME` logs in as one.
+DEMO_USERS = (("state_admin", rights.ADMIN, ()), ("abbott_admin", rights.WRITE, ("01",)),
+              ("analyst", rights.READ, ()))
 #: Small enough that `make demo` takes seconds after install.
 DEMO_SCHOOLS = 3
 DEMO_STUDENTS = 300
@@ -36,19 +40,21 @@ def select_districts(conn: Connection, codes: Sequence[str] = (), first: int | N
 def setup(url: str, *, students: int = DEMO_STUDENTS, schools: int = DEMO_SCHOOLS,
           school_year: int | None = None, seed: int = 1, as_of: date | None = None,
           site_server: str | None = None) -> dict:
-    """Register the demo districts that are missing, each in its own database on the site server
-    (`site_server`, default: the embedded one, started if needed), generate their sources, pull
-    and build the state; returns a summary."""
+    """Register the demo districts and users that are missing, each district in its own database
+    on the site server (`site_server`, default: the embedded one, started if needed), generate
+    their sources, pull and build the state; returns a summary."""
     site_server = site_server or site_databases.server_url()
     with database.transaction(url) as conn:
-        migrations.ensure_tool_schema(conn)
+        queue.ensure_queue_schema(conn)  # the demo's users may queue requests at once
         for code, name in DEMO_DISTRICTS:
             if registry.get(conn, code, required=False) is None:
                 registry.add(conn, code, name, url=site_databases.create_district_database(site_server, code))
         districts = [registry.get(conn, code) for code, _ in DEMO_DISTRICTS]
+        users = [u.as_dict() for u in add_users(conn)]
     summary = {
         "database": url,
         "site_server": site_server,
+        "users": users,
         "generated": generate(url, districts, schools=schools, students=students,
                               school_year=school_year, seed=seed, as_of=as_of),
     }
@@ -57,6 +63,11 @@ def setup(url: str, *, students: int = DEMO_STUDENTS, schools: int = DEMO_SCHOOL
     reports.build_views(url, year)
     summary["reports"] = reports.district_summary(url, year)
     return summary
+
+
+def add_users(conn: Connection) -> list[rights.User]:
+    """The demo's users, added or set as DEMO_USERS says (a second setup changes nothing)."""
+    return [rights.ensure(conn, name, right, codes) for name, right, codes in DEMO_USERS]
 
 
 def build_state_tables(url: str, districts: list[District], school_year: int) -> dict:
@@ -85,4 +96,9 @@ def describe_setup(summary: dict) -> str:
             chronic = row["chronic_absence_rate"]
             lines.append(f"  {row['district_id']:<8}  {row['ada']:>7}  {row['adm']:>7}  {row['attendance_rate']:>10.1%}"
                          f"  {'-' if chronic is None else format(chronic, '.1%'):>18}")
+    if summary.get("users"):
+        lines.append("Users (act as one with RESYNC_DATABASE_URL=\"$(resync db url --user NAME)\"):")
+        for user in summary["users"]:
+            scope = "every district" if user["districts"] is None else "district " + ", ".join(user["districts"])
+            lines.append(f"  {user['name']:<13} {user['right']}, {scope}")
     return "\n".join(lines)

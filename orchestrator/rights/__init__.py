@@ -14,10 +14,10 @@ and turns its refusals into sentences:
 
 from .caller import ADMIN, READ, RIGHTS, WORKER, WRITE, Caller, acting_as, check_request, require_admin, require_worker, whoami
 from .queueing import cancel_request, queue_request
-from .users import User, add, get, grant_districts, list_all, login_url, remove, revoke_districts, set_
+from .users import User, add, ensure, get, grant_districts, list_all, login_url, remove, revoke_districts, set_
 
 __all__ = [
     "ADMIN", "READ", "RIGHTS", "WORKER", "WRITE", "Caller", "User", "acting_as", "add", "cancel_request",
-    "check_request", "get", "grant_districts", "list_all", "login_url", "queue_request", "remove",
+    "check_request", "ensure", "get", "grant_districts", "list_all", "login_url", "queue_request", "remove",
     "require_admin", "require_worker", "revoke_districts", "set_", "whoami",
 ]

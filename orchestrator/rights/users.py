@@ -64,7 +64,7 @@ def list_all(conn: Connection) -> list[User]:
 def get(conn: Connection, name: str) -> User:
     row = conn.execute(sa.text(_SELECT + " where u.user_name = :n"), {"n": name}).one_or_none()
     if row is None:
-        raise ResyncError(f"There is no user {_printable(name)}; `resync user list` shows them.")
+        raise ResyncError(_unknown(name))
     return _user(row)
 
 
@@ -75,6 +75,17 @@ def add(conn: Connection, name: str, right: str, districts: Sequence[str] = (), 
         conn.execute(sa.text(f"select {_T}.add_user(:n, :r, cast(:d as text[]), :e)"),
                      {"n": name, "r": right, "d": list(dict.fromkeys(districts)), "e": existing_role})
     return get(conn, name)
+
+
+def ensure(conn: Connection, name: str, right: str, districts: Sequence[str] = ()) -> User:
+    """The user `name` as given: added unless this database has them (adopting the server's role
+    of that name when there is one), their right and districts set when they do."""
+    exists_here = conn.execute(sa.text(f"select count(*) from {_T}.user_scope where user_name = :n"),
+                               {"n": name}).scalar()
+    if exists_here:
+        return set_(conn, name, right=right, districts=districts, state_level=not districts)
+    role = conn.execute(sa.text("select count(*) from pg_roles where rolname = :n"), {"n": name}).scalar()
+    return add(conn, name, right, districts, existing_role=bool(role))
 
 
 def set_(conn: Connection, name: str, *, right: str | None = None, districts: Sequence[str] | None = None,
@@ -129,11 +140,13 @@ def remove(conn: Connection, name: str) -> None:
 def login_url(conn: Connection, url: str, name: str) -> str:
     """`url` logging in as user `name` instead, without a password (on the embedded server none
     is asked; elsewhere libpq finds it in PGPASSWORD or ~/.pgpass)."""
-    if name != SERVICE_ROLE:
-        get(conn, name)
+    # Any user may ask (roles are no secret on the server: pg_roles is readable by all).
+    if name != SERVICE_ROLE and conn.execute(sa.text(f"select {_T}.right_of(:n)"), {"n": name}).scalar() is None:
+        raise ResyncError(_unknown(name))
     # URL.set would keep the password when given None.
     return make_url(url)._replace(username=name, password=None).render_as_string(hide_password=False)
 
 
-def _printable(name: str) -> str:
-    return name if name.isprintable() else repr(name)
+def _unknown(name: str) -> str:
+    printable = name if name.isprintable() else repr(name)
+    return f"There is no user {printable}; `resync user list` shows them."
