@@ -16,8 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from generated_data import SCHOOL_YEAR
-from orchestrator import database, dbt_invoker, migrations
-from queue_helpers import WORKER_ROLE, query, request_row, workers  # noqa: F401
+from dbt_helpers import dbt
+from orchestrator import database, migrations
+from queue_helpers import WORKER_ROLE, query, request_row, worker_url, workers  # noqa: F401
 from rights_helpers import Users, one_sentence
 
 YEAR = str(SCHOOL_YEAR)
@@ -28,9 +29,7 @@ CALENDAR = ("-o", "Calendar", "--school-year", YEAR)
 def state_template(generated_template):
     """The generated districts with their state tables and report views built."""
     url = generated_template.clone()
-    built = dbt_invoker.invoke(["run", "--select", "+attendance_by_year", "+calendar", "--vars",
-                                dbt_invoker.vars_argument({"districts": [], "school_year": SCHOOL_YEAR})], url)
-    assert built.success, built.error
+    dbt(url, "run", "--select", "+attendance_by_year", "+calendar", school_year=SCHOOL_YEAR)  # pulls first
     database.dispose_engine(url)  # a template must have no open connection when it is copied
     yield url
     generated_template.drop(url)
@@ -274,9 +273,14 @@ def test_the_worker_runs_users_requests_under_its_own_role_and_notifications_car
     assert "succeeded" in users.cli(abbott, "inbox").output
     assert query(rights_url, "select tableowner from pg_tables where schemaname = 'state' and tablename = 'calendar'") \
         == [(WORKER_ROLE,)]
-    # Its own role: no superuser, no bypass of row-level security.
+    # Its own role: no superuser, no bypass of row-level security, no administration.
     assert query(rights_url, "select rolsuper, rolbypassrls from pg_roles where rolname = %s", WORKER_ROLE) \
         == [(False, False)]
+    with psycopg.connect(worker_url(rights_url), autocommit=True) as conn:
+        for statement in ("update resync.district set name = 'x'", "delete from resync.request",
+                          "select resync.add_user('intruder', 'admin', null)"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
 
 
 def test_state_objects_made_before_rights_are_handed_to_the_worker(database_url):

@@ -423,6 +423,9 @@ grant update on request, schedule to resync_worker;
 grant select, insert, update, delete on aggregation_watermark, demo_clock to resync_worker;
 grant insert, update, delete on district to resync_admin;
 grant select, insert on pull_log to resync_worker;
+-- A pull holds its district's row (select ... for share), which takes an update right; the
+-- policy district_held_by_pulls below lets the worker lock the row, never change it.
+grant update (name) on district to resync_worker;
 
 -- The landing (045_district_sites.sql) is written by pulls, which the worker runs (and
 -- administrators, who hold its role): it is the worker's, with each district's partitions, which
@@ -434,10 +437,11 @@ declare
 begin
     alter schema landing owner to resync_worker;
     for found in select c.relname, c.relkind from pg_class c
-                 where c.relnamespace = 'landing'::regnamespace and c.relkind in ('r', 'p', 'S')
-                   -- a serial's sequence follows its table
-                   and not exists (select from pg_depend d where d.classid = 'pg_class'::regclass
-                                   and d.objid = c.oid and d.deptype in ('a', 'i'))
+                 where c.relnamespace = 'landing'::regnamespace and (c.relkind in ('r', 'p')
+                   -- a column's own sequence follows its table
+                   or c.relkind = 'S' and not exists (
+                       select from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid
+                       and d.refobjid <> c.oid and d.deptype in ('a', 'i')))
     loop
         execute format('alter %s landing.%I owner to resync_worker',
                        case found.relkind when 'S' then 'sequence' else 'table' end, found.relname);
@@ -459,6 +463,7 @@ grant execute on all functions in schema landing to resync_worker;
 alter table district enable row level security;
 create policy district_visible on district for select using (resync.sees_district(code));
 create policy district_administered on district for all to resync_admin using (true) with check (true);
+create policy district_held_by_pulls on district for update to resync_worker using (true) with check (false);
 
 alter table request enable row level security;
 create policy request_visible on request for select using (resync.sees_request(requested_by, selection));
