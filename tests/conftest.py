@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from orchestrator import database, demo_data, queue, registry
+from orchestrator import database, demo_data, migrations, queue, registry
 from orchestrator.cli import main
 
 import generated_data

@@ -98,6 +98,7 @@ def test_a_district_user_sees_requests_and_cancels_only_their_districts_work(rig
         as_abbott("run", "-d", "01", *CALENDAR, "--yes"))
     assert "Only a state-level administrator may run the aggregation directly" in one_sentence(
         as_abbott("aggregate", "-d", "01"))
+    assert "Only a state-level administrator may pull directly" in one_sentence(as_abbott("pull", "-d", "01"))
     assert "Only a state-level administrator may register districts" in one_sentence(
         as_abbott("district", "add", "09", "--name", "Nine"))
     assert "may not run a worker: log in as resync_worker" in one_sentence(as_abbott("worker", "--burst"))

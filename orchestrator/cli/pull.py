@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import registry
+from .. import registry, rights
 from ..school_year import current_school_year, school_year_label
 from ..sites import pulls
 from ..errors import ResyncError
@@ -28,6 +28,7 @@ def pull(districts, objects, check_dependencies, school_year, as_json) -> None:
         resync pull -d 01 -o AttendanceExcuse
     """
     with tool_transaction() as conn:
+        rights.require_admin(conn, "pull directly", "a requested resync pulls first")
         chosen = registry.resolve(conn, list(districts))
         url = conn.engine.url.render_as_string(hide_password=False)
     year = current_school_year() if school_year is None else school_year

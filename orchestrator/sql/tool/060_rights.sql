@@ -29,9 +29,9 @@ begin
     foreach member_of slice 1 in array array[
         array['resync_read', 'resync_write'], array['resync_write', 'resync_admin'],
         array['resync_read', 'resync_worker'], array['resync_worker', 'resync_admin'],
-        -- The worker reads every district's sources, whatever schema holds them (replicas,
-        -- foreign schemas, the landing schema), and the start of other sessions' transactions
-        -- (the aggregation watermark).
+        -- The worker reads the districts whose source is a schema of this database, whatever
+        -- schema that is (a replica, a foreign schema), and the start of other sessions'
+        -- transactions (the aggregation watermark).
         array['pg_read_all_data', 'resync_worker'], array['pg_read_all_stats', 'resync_worker']
     ] loop
         if not pg_has_role(member_of[2], member_of[1], 'MEMBER') then
@@ -46,7 +46,7 @@ begin
 end
 $roles$;
 
--- Who may see which districts: none listed means every district (state level).
+-- Who may see which districts: every one at state level, else those in user_district.
 create table user_scope (
     user_name   text primary key,
     state_level boolean not null,
