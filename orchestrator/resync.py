@@ -117,8 +117,8 @@ class ResyncPlan:
             lines.append("  Check dependencies: off (only the chosen objects are rebuilt).")
         if self.full_refresh:
             lines.append("  Full refresh: the tables are rebuilt from scratch for every registered"
-                         " district; rows of other school years are dropped, and the report views"
-                         " over them with them (`dbt run --select reports` recreates those).")
+                         " district; rows of other school years are dropped (the views over the"
+                         " tables, such as the attendance reports, are kept).")
         return "\n".join(lines)
 
 

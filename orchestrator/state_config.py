@@ -4,6 +4,8 @@ The one place to set them is the `vars` of dbt_project/dbt_project.yml:
 
     state_name: Nevada
     subscribed_objects: all          # or a list of Campus (or model) names
+    chronic_absence_rules:           # reported beside the federal rule
+      - {name: state, absent_days: 10, min_membership_days: 45}
 
 The default subscribes every object. A state that leaves the attendance objects
 (AttDayAggregation, AttendanceExcuse) out of its list cannot resync them: in the original
@@ -12,7 +14,9 @@ product only BIE and Nevada subscribe to attendance.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import yaml
@@ -87,3 +91,77 @@ def load() -> StateConfig:
         except ResyncError as exc:
             raise ResyncError(f"subscribed_objects in {path}: {exc}") from exc
     return StateConfig(name, frozenset(subscribed))
+
+
+FEDERAL = "federal"
+_RULE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+@dataclass(frozen=True)
+class ChronicAbsenceRule:
+    """Chronically absent: absent on `threshold` of membership days (or `absent_days` days) or
+    more, counted only with at least `min_membership_days` membership days."""
+
+    name: str
+    min_membership_days: int
+    threshold: Decimal | None = None  # a share of membership days
+    absent_days: Decimal | None = None  # a number of days absent
+
+    def describe(self) -> str:
+        limit = (f"{self.threshold:.0%} of membership days" if self.threshold is not None
+                 else f"{self.absent_days.normalize():f} days")
+        return f"absent on {limit} or more, counted from {self.min_membership_days} membership days"
+
+    def as_dict(self) -> dict:
+        return {"rule": self.name, "threshold": self.threshold, "absent_days": self.absent_days,
+                "min_membership_days": self.min_membership_days}
+
+
+def chronic_absence_rules() -> list[ChronicAbsenceRule]:
+    """The federal rule (vars chronic_absence_threshold and chronic_min_membership_days), then
+    each rule of var chronic_absence_rules; resync_chronic_absence_rules() in
+    macros/attendance_reports.sql reads the same vars for the report views."""
+    variables = project_vars()
+    where = f"in {config_path()}"
+    threshold = _number(variables.get("chronic_absence_threshold", "0.10"))
+    if threshold is None or not 0 < threshold <= 1:
+        raise ResyncError(f"chronic_absence_threshold {where} must be a share between 0 and 1, such as 0.10.")
+    minimum = _number(variables.get("chronic_min_membership_days", 10))
+    if minimum is None or minimum < 0 or minimum != int(minimum):
+        raise ResyncError(f"chronic_min_membership_days {where} must be a whole number of days, such as 10.")
+    rules = [ChronicAbsenceRule(FEDERAL, int(minimum), threshold=threshold)]
+    further = variables.get("chronic_absence_rules") or []
+    if not isinstance(further, list):
+        raise ResyncError(f"chronic_absence_rules {where} must be a list of rules, not {further!r}.")
+    for number, raw in enumerate(further, 1):
+        rules.append(_rule(raw, number, {r.name for r in rules}, where))
+    return rules
+
+
+def _rule(raw, number: int, taken: set[str], where: str) -> ChronicAbsenceRule:
+    problem = f"Rule {number} of chronic_absence_rules {where} ({raw!r})"
+    if not isinstance(raw, dict):
+        raise ResyncError(f"{problem} must be a mapping with name, threshold or absent_days, and min_membership_days.")
+    name = raw.get("name")
+    if not isinstance(name, str) or not _RULE_NAME.match(name) or name in taken:
+        raise ResyncError(f"{problem} needs a name of lower-case letters, digits and _ that no other rule has.")
+    threshold, absent_days = _number(raw.get("threshold")), _number(raw.get("absent_days"))
+    if (threshold is None) == (absent_days is None):
+        raise ResyncError(f"{problem} needs either threshold (a share of membership days) or absent_days, not both.")
+    if (threshold is not None and not 0 < threshold <= 1) or (absent_days is not None and absent_days <= 0):
+        raise ResyncError(f"{problem}: threshold must be between 0 and 1, absent_days above 0.")
+    minimum = _number(raw.get("min_membership_days"))
+    if minimum is None or minimum < 0 or minimum != int(minimum):
+        raise ResyncError(f"{problem} needs min_membership_days, a whole number of days.")
+    return ChronicAbsenceRule(name, int(minimum), threshold=threshold, absent_days=absent_days)
+
+
+def _number(raw) -> Decimal | None:
+    """A YAML number (or numeric string) as a Decimal; None when absent or not a number."""
+    if raw is None or isinstance(raw, bool):
+        return None
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None

@@ -139,6 +139,30 @@ def generated_url(generated_template, monkeypatch):
     generated_template.drop(url)
 
 
+@pytest.fixture(scope="session")
+def state_template(generated_template):
+    """The generated districts with every state table and report view built (`dbt run` after a
+    pull), to copy from."""
+    from dbt_helpers import dbt
+
+    url = generated_template.clone()
+    dbt(url, "run", school_year=generated_data.SCHOOL_YEAR)
+    database.dispose_engine(url)  # a template must have no open connection when it is copied
+    yield url
+    generated_template.drop(url)
+
+
+@pytest.fixture
+def state_url(server_url, state_template, monkeypatch):
+    """A fresh copy of the built template; the CLI and dbt point at it."""
+    url = database.create_database(server_url, prefix=TEST_PREFIX, template_url=state_template)
+    monkeypatch.setenv("RESYNC_DATABASE_URL", url)
+    for key, value in database.dbt_environment(url).items():
+        monkeypatch.setenv(key, value)
+    yield url
+    database.drop_database(server_url, url)
+
+
 @pytest.fixture
 def cli():
     """Invoke `resync ...` in-process; returns click's Result."""

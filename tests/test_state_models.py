@@ -24,27 +24,6 @@ CODES = tuple(code for code, _, _ in DISTRICTS)
 run = functools.partial(dbt, school_year=SCHOOL_YEAR)
 
 
-@pytest.fixture(scope="session")
-def state_template(generated_template):
-    """The generated districts with every state table built, to copy from."""
-    url = generated_template.clone()
-    run(url, "run")
-    database.dispose_engine(url)  # a template must have no open connection when it is copied
-    yield url
-    generated_template.drop(url)
-
-
-@pytest.fixture
-def state_url(server_url, state_template, monkeypatch):
-    """A fresh copy of the built template; the CLI and dbt point at it."""
-    url = database.create_database(server_url, prefix="resync_test", template_url=state_template)
-    monkeypatch.setenv("RESYNC_DATABASE_URL", url)
-    for key, value in database.dbt_environment(url).items():
-        monkeypatch.setenv(key, value)
-    yield url
-    database.drop_database(server_url, url)
-
-
 def _execute(url: str, *statements: str) -> None:
     with database.transaction(url) as conn:
         for statement in statements:

@@ -12,11 +12,13 @@ in_session as (
 
 select
     days.district_id,
+    days.district_name,
     days.end_year,
     days.school_id,
+    days.school_name,
     days.calendar_id,
     days.grade,
     {{ resync_attendance_measures() }}
 from days
 join in_session using (district_id, calendar_id)
-group by 1, 2, 3, 4, 5
+group by 1, 2, 3, 4, 5, 6, 7

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .common import ResyncGroup
-from . import aggregate, db, demo, district, objects, pull, request, run, schedule, user, worker
+from . import aggregate, db, demo, district, objects, pull, report, request, run, schedule, user, worker
 
 
 @click.group(cls=ResyncGroup)
@@ -33,3 +33,4 @@ for command in request.COMMANDS:
 main.add_command(worker.worker)
 main.add_command(schedule.schedule)
 main.add_command(user.user)
+main.add_command(report.report)
