@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from orchestrator import database, demo_data, migrations, queue, registry
+from orchestrator import database, demo_data, migrations, queue, registry, settings
 from orchestrator.cli import main
 
 import generated_data
@@ -161,6 +161,28 @@ def state_url(server_url, state_template, monkeypatch):
         monkeypatch.setenv(key, value)
     yield url
     database.drop_database(server_url, url)
+
+
+@pytest.fixture
+def project_copy(tmp_path, monkeypatch):
+    """A copy of the dbt project (models, macros, seeds shared) whose dbt_project.yml a test rewrites:
+    configure({old: new, ...}) replaces text of the real one; the CLI and dbt then use the copy."""
+    project = tmp_path / "project"
+    (project / "dbt_project").mkdir(parents=True)
+    for folder in ("models", "macros", "seeds", "tests"):
+        (project / folder).symlink_to(settings.project_dir() / folder)
+    shutil.copy(settings.dbt_project_dir() / "profiles.yml", project / "dbt_project" / "profiles.yml")
+    source = (settings.dbt_project_dir() / "dbt_project.yml").read_text()
+    monkeypatch.setenv("RESYNC_PROJECT_DIR", str(project))
+
+    def configure(replacements: dict[str, str]) -> None:
+        text = source
+        for old, new in replacements.items():
+            assert old in text, old
+            text = text.replace(old, new)
+        (project / "dbt_project" / "dbt_project.yml").write_text(text)
+
+    return configure
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
 from collections import defaultdict
 from decimal import Decimal
@@ -135,27 +134,6 @@ def test_chronic_absence_columns_apply_each_rule(cli, state_url):
     assert any(row["chronic_federal_absent"] != row["chronic_state_absent"] for row in schools)
 
 
-@pytest.fixture
-def project_copy(tmp_path, monkeypatch):
-    """A copy of dbt_project.yml (models, macros, seeds shared) whose vars a test rewrites."""
-    project = tmp_path / "project"
-    (project / "dbt_project").mkdir(parents=True)
-    for folder in ("models", "macros", "seeds", "tests"):
-        (project / folder).symlink_to(settings.project_dir() / folder)
-    shutil.copy(settings.dbt_project_dir() / "profiles.yml", project / "dbt_project" / "profiles.yml")
-    source = (settings.dbt_project_dir() / "dbt_project.yml").read_text()
-    monkeypatch.setenv("RESYNC_PROJECT_DIR", str(project))
-
-    def configure(replacements: dict[str, str]) -> None:
-        text = source
-        for old, new in replacements.items():
-            assert old in text, old
-            text = text.replace(old, new)
-        (project / "dbt_project" / "dbt_project.yml").write_text(text)
-
-    return configure
-
-
 def test_configured_rules_are_reported_and_the_views_follow_the_configuration(cli, state_url, project_copy):
     # The existing vars still set the federal rule; the state's rules are a list.
     project_copy({
@@ -232,7 +210,7 @@ def test_text_shows_each_level_the_rules_and_freshness(cli, state_url):
     assert out.startswith("Attendance report, Demo State, school year 2023-2024.")
     assert "federal: absent on 10% of membership days or more, counted from 10 membership days" in out
     assert "state: absent on 10 days or more, counted from 45 membership days" in out
-    assert "01 Abbott: fresh, last pull" in out
+    assert "01 Abbott: fresh (last pull just now; last resync request that succeeded: never)" in out
     for heading in ("By district", "By school", "By grade", "By month"):
         assert f"\n{heading}\n" in out
     school = _query(state_url, "select name from state.school where district_id = '01' order by school_id")[0]["name"]
@@ -263,7 +241,7 @@ def test_html_page_is_self_contained_and_renders_its_charts_in_chromium(cli, sta
     target = tmp_path / "report.html"
     result = cli("report", *IN_YEAR, "--html", str(target))
     assert result.exit_code == 0, result.output
-    assert result.output == f"Wrote attendance report, demo state, school year 2023-2024 to {target}.\n"
+    assert result.output == f"Wrote the attendance report of Demo State, school year 2023-2024, to {target}.\n"
     html = target.read_text()
     # Three charts inline, and nothing the page would fetch.
     assert html.count("<svg") == 3

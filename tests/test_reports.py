@@ -42,7 +42,7 @@ def _build_reports(url: str, **report_vars) -> None:
     pull(url, ["01"], YEAR)
     result = dbt_invoker.invoke(
         ["run", "--select", "+attendance_by_month", "+attendance_by_year", "+chronic_absenteeism_by_school",
-         "--vars", dbt_invoker.vars_argument(variables)], url)
+         "+attendance_summary", "+attendance_summary_by_month", "chronic_absence_rules", "--vars", dbt_invoker.vars_argument(variables)], url)
     assert result.success, result.error
 
 
@@ -135,6 +135,52 @@ def test_chronic_absenteeism(state_url):
                                f" from {settings.STATE_SCHEMA}_reports.chronic_absenteeism_by_school")
     assert schools == [dict(school_id=10, students_counted=2, chronically_absent_students=1,
                             chronic_absence_rate=D("0.5000"))]
+
+
+def test_summary_by_level_and_month_with_rules_side_by_side(state_url):
+    # The federal rule counted from 5 days (the existing vars), and a state rule of a quarter of
+    # membership days counted from 4: only P3 (absent 1 of 4 days) is chronic under it.
+    _build_reports(state_url, chronic_min_membership_days=5,
+                   chronic_absence_rules=[{"name": "quarter", "threshold": 0.25, "min_membership_days": 4}])
+    _fill_state(state_url)
+    rows = _rows(state_url, f"select * from {settings.STATE_SCHEMA}_reports.attendance_summary"
+                            " order by school_id nulls first, grade nulls first")
+    measures = ("level", "grade", "membership_days", "days_absent", "truant_days", "students", "ada", "adm",
+                "attendance_rate", "chronic_federal_counted", "chronic_federal_absent", "chronic_federal_rate",
+                "chronic_quarter_counted", "chronic_quarter_absent", "chronic_quarter_rate")
+    assert [tuple(r[m] for m in measures) for r in rows] == [
+        # 16 membership days, 2.5 absent, seven days in session; P3 has too few days for federal.
+        ("district", None, 16, D("2.5000"), 1, 3, D("1.9286"), D("2.2857"), D("0.8438"), 2, 1, D("0.5000"), 3, 1, D("0.3333")),
+        ("school", None, 16, D("2.5000"), 1, 3, D("1.9286"), D("2.2857"), D("0.8438"), 2, 1, D("0.5000"), 3, 1, D("0.3333")),
+        ("grade", "09", 12, D("1.5000"), 1, 2, D("1.5000"), D("1.7143"), D("0.8750"), 2, 1, D("0.5000"), 2, 0, D("0.0000")),
+        ("grade", "K", 4, D("1.0000"), 0, 1, D("0.4286"), D("0.5714"), D("0.7500"), 0, 0, None, 1, 1, D("1.0000")),
+    ]
+    assert {(r["school_id"], r["end_year"]) for r in rows[1:]} == {(10, YEAR)}
+    months = _rows(state_url, f"select level, month_name, membership_days, ada, adm, attendance_rate"
+                              f" from {settings.STATE_SCHEMA}_reports.attendance_summary_by_month"
+                              " order by level, month_seq")
+    assert months == [
+        dict(level="district", month_name="September", membership_days=14, ada=D("2.4000"), adm=D("2.8000"),
+             attendance_rate=D("0.8571")),
+        dict(level="district", month_name="October", membership_days=2, ada=D("0.7500"), adm=D("1.0000"),
+             attendance_rate=D("0.7500")),
+        dict(level="school", month_name="September", membership_days=14, ada=D("2.4000"), adm=D("2.8000"),
+             attendance_rate=D("0.8571")),
+        dict(level="school", month_name="October", membership_days=2, ada=D("0.7500"), adm=D("1.0000"),
+             attendance_rate=D("0.7500")),
+    ]
+    rules = _rows(state_url, f"select * from {settings.STATE_SCHEMA}_reports.chronic_absence_rules")
+    assert rules == [dict(rule="federal", rule_seq=1, threshold=D("0.1"), absent_days=None, min_membership_days=5),
+                     dict(rule="quarter", rule_seq=2, threshold=D("0.25"), absent_days=None, min_membership_days=4)]
+
+
+def test_a_bad_chronic_absence_rule_stops_plain_dbt_too(state_url):
+    result = dbt_invoker.invoke(
+        ["run", "--select", "chronic_absence_rules", "--vars",
+         dbt_invoker.vars_argument({"chronic_absence_rules": [{"name": "Loose", "absent_days": 5}]})], state_url)
+    assert not result.success
+    assert ("chronic_absence_rules item 1" in (result.error or "")
+            and "needs a new lower-case name" in (result.error or ""))
 
 
 def test_unknown_absence_method_is_refused(state_url):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 
@@ -265,20 +264,11 @@ def test_bad_input_is_one_sentence_and_changes_nothing(cli, generated_url, args,
 
 
 @pytest.fixture
-def state_without_attendance(tmp_path, monkeypatch):
+def state_without_attendance(project_copy):
     """A project whose state (Utah here) subscribes to everything but the attendance objects."""
-    project = tmp_path / "project"
-    (project / "dbt_project").mkdir(parents=True)
-    for folder in ("models", "macros", "seeds", "tests"):
-        (project / folder).symlink_to(settings.project_dir() / folder)
-    source = (settings.dbt_project_dir() / "dbt_project.yml").read_text()
     subscribed = [o.campus_name for o in catalog.load() if not o.attendance_object]
-    text = source.replace("state_name: Demo State", "state_name: Utah").replace(
-        "subscribed_objects: all", f"subscribed_objects: [{', '.join(subscribed)}]")
-    assert text != source
-    (project / "dbt_project" / "dbt_project.yml").write_text(text)
-    shutil.copy(settings.dbt_project_dir() / "profiles.yml", project / "dbt_project" / "profiles.yml")
-    monkeypatch.setenv("RESYNC_PROJECT_DIR", str(project))
+    project_copy({"state_name: Demo State": "state_name: Utah",
+                  "subscribed_objects: all": f"subscribed_objects: [{', '.join(subscribed)}]"})
 
 
 def test_attendance_objects_are_refused_when_the_state_does_not_subscribe(cli, generated_url, state_without_attendance):

@@ -9,6 +9,7 @@ import click
 
 from .. import reports
 from ..errors import ResyncError
+from ..school_year import school_year_label
 from ..reports import layout
 from .common import emit_json, json_option, table
 
@@ -46,7 +47,8 @@ def report(districts, school_year, as_json, as_csv, html_file) -> None:
         from ..reports import page
 
         written = page.write(loaded, html_file)
-        click.echo(f"Wrote {layout.title(loaded).lower()} to {written}.")
+        click.echo(f"Wrote the attendance report of {loaded.state_name}, school year"
+                   f" {school_year_label(loaded.school_year)}, to {written}.")
     else:
         _print_text(loaded)
 

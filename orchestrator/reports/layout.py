@@ -27,8 +27,9 @@ def rule_lines(report: Report) -> list[str]:
 
 
 def freshness_lines(report: Report) -> list[str]:
-    return [f"{f.district} {f.district_name}: {f.status}, last pull {age_text(f.last_pull, report.generated_at)},"
-            f" last resync request {age_text(f.last_resync, report.generated_at)}" for f in report.freshness]
+    return [f"{f.district} {f.district_name}: {f.status} (last pull {age_text(f.last_pull, report.generated_at)};"
+            f" last resync request that succeeded: {age_text(f.last_resync, report.generated_at)})"
+            for f in report.freshness]
 
 
 def tables(report: Report) -> list[Table]:
