@@ -11,8 +11,10 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 from collections import defaultdict
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from generated_data import SCHOOL_YEAR as YEAR
 
-from orchestrator import database, reports, settings
+from orchestrator import database, registry, reports, settings
 from orchestrator.reports import freshness, page
 
 IN_YEAR = ("--school-year", str(YEAR))
@@ -210,7 +212,9 @@ def test_text_shows_each_level_the_rules_and_freshness(cli, state_url):
     assert out.startswith("Attendance report, Demo State, school year 2023-2024.")
     assert "federal: absent on 10% of membership days or more, counted from 10 membership days" in out
     assert "state: absent on 10 days or more, counted from 45 membership days" in out
-    assert "01 Abbott: fresh (last pull just now; last resync request that succeeded: never)" in out
+    # The template was pulled when the session began: some time ago, and never by a request.
+    assert re.search(r"\n  01 Abbott: fresh \(last pull (just now|\d+ min ago|\d+ h ago);"
+                     r" last resync request that succeeded: never\)\n", out), out
     for heading in ("By district", "By school", "By grade", "By month"):
         assert f"\n{heading}\n" in out
     school = _query(state_url, "select name from state.school where district_id = '01' order by school_id")[0]["name"]
@@ -269,3 +273,17 @@ def test_the_freshness_strip_reads_a_replaceable_function(state_url):
     assert "01 Abbott" in page.render(report)
     pulled = reports.load(state_url, ["01"], YEAR).freshness[0]
     assert pulled.status == freshness.FRESH and pulled.last_pull is not None
+
+
+def test_a_district_is_stale_a_week_after_its_last_pull_and_never_pulled_without_one(state_url):
+    with database.transaction(state_url) as conn:
+        abbott = registry.resolve(conn, ["01"])
+        pulled = freshness.district_freshness(conn, abbott)[0]
+        week_later = freshness.district_freshness(conn, abbott, now=pulled.last_pull + timedelta(days=7))[0]
+        later = freshness.district_freshness(conn, abbott, now=pulled.last_pull + timedelta(days=7, seconds=1))[0]
+        conn.execute(sa.text("delete from resync.pull_log where district_id = '02'"))
+        campus = freshness.district_freshness(conn, registry.resolve(conn, ["02"]))[0]
+    assert (pulled.status, week_later.status, later.status) == (freshness.FRESH, freshness.FRESH, freshness.STALE)
+    assert (campus.status, campus.last_pull) == (freshness.NEVER, None)
+    assert freshness.age_text(None, pulled.last_pull) == "never"
+    assert freshness.age_text(pulled.last_pull, pulled.last_pull + timedelta(days=10, hours=1)) == "10 days ago"
