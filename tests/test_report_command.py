@@ -287,3 +287,33 @@ def test_a_district_is_stale_a_week_after_its_last_pull_and_never_pulled_without
     assert (campus.status, campus.last_pull) == (freshness.NEVER, None)
     assert freshness.age_text(None, pulled.last_pull) == "never"
     assert freshness.age_text(pulled.last_pull, pulled.last_pull + timedelta(days=10, hours=1)) == "10 days ago"
+
+
+@pytest.fixture
+def users(state_url, cli, monkeypatch):
+    from rights_helpers import Users
+
+    found = Users(state_url, cli, monkeypatch)
+    yield found
+    found.drop_all()
+
+
+def test_a_district_user_reads_their_districts_report_only(cli, state_url, users):
+    from rights_helpers import one_sentence
+
+    abbott = users.add("abbott", "--right", "read", "-d", "01")
+    document = json.loads(users.cli(abbott, "report", *IN_YEAR, "--json").output)
+    assert [d["code"] for d in document["districts"]] == ["01"]
+    # PostgreSQL filters the views' rows (security_invoker over row-level security), not the CLI.
+    assert document["attendance_summary"] and {r["district_id"] for r in document["attendance_summary"]} == {"01"}
+    assert users.sql(abbott, f"select distinct district_id from {REPORTS}.attendance_summary") == [("01",)]
+    # The pull log is not theirs to read.
+    assert [(f["district"], f["status"], f["last_pull"]) for f in document["freshness"]] == [("01", "unknown", None)]
+    assert one_sentence(users.cli(abbott, "report", *IN_YEAR, "-d", "02")) == (
+        f"Error: {abbott} may read districts 01 only, not 02.")
+    # Views they cannot see are not theirs to build.
+    users.sql_as_owner(f"drop view {REPORTS}.attendance_summary_by_month")
+    assert one_sentence(users.cli(abbott, "report", *IN_YEAR)) == (
+        "Error: The attendance report views are not built yet: an administrator's `resync report` builds them.")
+    assert cli("report", *IN_YEAR, "--json").exit_code == 0  # an administrator's builds them
+    assert users.cli(abbott, "report", *IN_YEAR, "--json").exit_code == 0

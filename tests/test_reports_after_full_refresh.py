@@ -60,10 +60,19 @@ def reader_role(state_url):
         conn.execute(sa.text(f"drop role {role}"))
 
 
-def _check_kept(url: str, before: dict, role: str, old_school: int) -> None:
+def _owners_and_options(url: str) -> dict[str, tuple]:
+    """Each report view's owner and options (security_invoker: it runs with its reader's rights)."""
+    with database.transaction(url) as conn:
+        return {r.relname: (r.owner, r.reloptions) for r in conn.execute(sa.text(
+            "select relname, relowner::regrole::text as owner, reloptions from pg_class"
+            " where relnamespace = cast(:s as regnamespace) and relkind = 'v'"), {"s": REPORTS})}
+
+
+def _check_kept(url: str, before: dict, role: str, old_school: int, owners: dict) -> None:
     assert _scalar(url, "select 'state.school'::regclass::oid") != old_school, "school was not rebuilt"
     assert _report_views() <= _views_in(url, REPORTS)
     assert _report_rows(url) == before
+    assert _owners_and_options(url) == owners
     assert _scalar(url, f"select has_table_privilege('{role}', '{REPORTS}.attendance_summary', 'select')")
     assert not _scalar(url, f"select has_table_privilege('{role}', '{REPORTS}.attendance_by_year', 'select')")
     assert _scalar(url, "select obj_description('public.school_names'::regclass, 'pg_class')") == "An analyst's own view"
@@ -72,8 +81,10 @@ def _check_kept(url: str, before: dict, role: str, old_school: int) -> None:
 
 def test_a_plain_dbt_full_refresh_of_a_table_keeps_the_views_over_it(state_url, reader_role):
     before, old_school = _report_rows(state_url), _scalar(state_url, "select 'state.school'::regclass::oid")
+    owners = _owners_and_options(state_url)
+    assert owners["attendance_summary"] == ("resync_worker", ["security_invoker=true"])
     dbt(state_url, "run", "--full-refresh", "--select", "school", school_year=YEAR)
-    _check_kept(state_url, before, reader_role, old_school)
+    _check_kept(state_url, before, reader_role, old_school, owners)
 
 
 def test_a_full_refresh_that_also_rebuilds_a_report_view_succeeds(state_url):
@@ -88,10 +99,11 @@ def test_a_full_refresh_that_also_rebuilds_a_report_view_succeeds(state_url):
 
 def test_resync_run_full_refresh_keeps_the_report_views(cli, state_url, reader_role):
     before, old_school = _report_rows(state_url), _scalar(state_url, "select 'state.school'::regclass::oid")
+    owners = _owners_and_options(state_url)
     result = cli("run", "-d", "01", "-d", "02", "-d", "03", "-o", "School", "--full-refresh",
                  "--school-year", str(YEAR), "--yes")
     assert result.exit_code == 0, result.output
     assert "the views over the tables, such as the attendance reports, are kept" in result.output
-    _check_kept(state_url, before, reader_role, old_school)
+    _check_kept(state_url, before, reader_role, old_school, owners)
     report = cli("report", "--school-year", str(YEAR), "--json")
     assert report.exit_code == 0, report.output

@@ -18,7 +18,7 @@ from .. import registry, settings
 
 #: The weekly sync's cadence: a district not pulled for longer is stale.
 STALE_AFTER = datetime.timedelta(days=7)
-FRESH, STALE, NEVER = "fresh", "stale", "never pulled"
+FRESH, STALE, NEVER, UNKNOWN = "fresh", "stale", "never pulled", "unknown"
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class DistrictFreshness:
     district_name: str
     last_pull: datetime.datetime | None  # the latest pull of any of its tables
     last_resync: datetime.datetime | None  # the latest request that succeeded for it
-    status: str  # fresh, stale or never pulled
+    status: str  # fresh, stale, never pulled, or unknown (the pull log is not the caller's to read)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -38,11 +38,17 @@ Freshness = Callable[[Connection, Sequence[registry.District]], list[DistrictFre
 
 def district_freshness(conn: Connection, districts: Sequence[registry.District],
                        now: datetime.datetime | None = None) -> list[DistrictFreshness]:
-    """From resync.pull_log (every resync pulls first) and the succeeded requests."""
+    """From resync.pull_log (every resync pulls first) and the succeeded requests the caller sees.
+
+    The pull log is the worker's and administrators' to read; for anyone else the last pull is
+    unknown (a freshness module that gives users their districts' pulls can stand in)."""
     tool = settings.TOOL_SCHEMA
+    readable = conn.execute(sa.text("select has_table_privilege(:t, 'select')"), {"t": f"{tool}.pull_log"}).scalar()
+    pull_log = (f"(select max(pulled_at) from {tool}.pull_log where pull_log.district_id = district.code)"
+                if readable else "null::timestamptz")
     found = {row.code: row for row in conn.execute(sa.text(f"""
         select district.code,
-               (select max(pulled_at) from {tool}.pull_log where pull_log.district_id = district.code) as last_pull,
+               {pull_log} as last_pull,
                (select max(finished_at) from {tool}.request
                 where request.status = 'succeeded'
                   and request.plan -> 'districts' @> jsonb_build_array(jsonb_build_object('code', district.code))
@@ -54,7 +60,8 @@ def district_freshness(conn: Connection, districts: Sequence[registry.District],
     for district in districts:
         row = found.get(district.code)
         last_pull = row.last_pull if row else None
-        status = NEVER if last_pull is None else STALE if now - last_pull > STALE_AFTER else FRESH
+        status = (UNKNOWN if not readable else NEVER if last_pull is None
+                  else STALE if now - last_pull > STALE_AFTER else FRESH)
         result.append(DistrictFreshness(district.code, district.name, last_pull,
                                         row.last_resync if row else None, status))
     return result

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..school_year import school_year_label
-from .freshness import age_text
+from .freshness import UNKNOWN, age_text
 from .report import Report
 
 
@@ -27,7 +27,9 @@ def rule_lines(report: Report) -> list[str]:
 
 
 def freshness_lines(report: Report) -> list[str]:
-    return [f"{f.district} {f.district_name}: {f.status} (last pull {age_text(f.last_pull, report.generated_at)};"
+    def pulled(f) -> str:
+        return "not visible to you" if f.status == UNKNOWN else age_text(f.last_pull, report.generated_at)
+    return [f"{f.district} {f.district_name}: {f.status} (last pull {pulled(f)};"
             f" last resync request that succeeded: {age_text(f.last_resync, report.generated_at)})"
             for f in report.freshness]
 

@@ -16,7 +16,8 @@ from ..errors import ResyncError
 from . import freshness, layout
 from .report import Report
 
-_FRESHNESS_COLOURS = {freshness.FRESH: "#2e7d32", freshness.STALE: "#e65100", freshness.NEVER: "#757575"}
+_FRESHNESS_COLOURS = {freshness.FRESH: "#2e7d32", freshness.STALE: "#e65100", freshness.NEVER: "#757575",
+                      freshness.UNKNOWN: "#9e9e9e"}
 
 
 def render(report: Report) -> str:
@@ -73,8 +74,9 @@ def _freshness_chart(report: Report):
     if not report.freshness:
         return None
     values = [{"district": f"{f.district} {f.district_name}", "status": f.status,
-               "label": f"pulled {freshness.age_text(f.last_pull, report.generated_at)}"
-               if f.last_pull else "never pulled"} for f in report.freshness]
+               "label": f"pulled {freshness.age_text(f.last_pull, report.generated_at)}" if f.last_pull
+               else "last pull unknown" if f.status == freshness.UNKNOWN else "never pulled"}
+              for f in report.freshness]
     base = alt.Chart(alt.Data(values=values)).encode(
         x=alt.X("district:N", title=None, sort=None, axis=alt.Axis(orient="top", labelAngle=0, labelFontSize=12)))
     cells = base.mark_rect(stroke="white", strokeWidth=3).encode(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Sequence
 
-from .. import database, migrations, registry, state_config
+from .. import database, migrations, registry, rights, state_config
 from ..errors import ResyncError
 from ..school_year import MAX_SCHOOL_YEAR, MIN_SCHOOL_YEAR, current_school_year, school_year_label
 from . import freshness as freshness_module
@@ -81,10 +81,16 @@ def load(url: str | None = None, districts: Sequence[str] = (), school_year: int
     rules = state_config.chronic_absence_rules()
     with database.transaction(url) as conn:
         migrations.ensure_tool_schema(conn)
-        chosen = registry.resolve(conn, list(districts))
-        current = views.up_to_date(conn, rules)
-    if not current:
+        caller = rights.whoami(conn)
+        chosen = _readable_districts(conn, caller, list(districts))
+        current, built = views.up_to_date(conn, rules), views.exist(conn)
+    # The views are the worker's (macros/resync_access.sql): only it and administrators rebuild
+    # them; anyone else reads them as they are, or is told who can build them.
+    if not current and caller.right in (rights.ADMIN, rights.WORKER):
         views.build_views(url, year)
+    elif not built:
+        raise ResyncError("The attendance report views are not built yet: an administrator's"
+                          " `resync report` builds them.")
     codes = [d.code for d in chosen]
     with database.transaction(url) as conn:
         views.plan_for_whole_districts(conn)
@@ -95,6 +101,16 @@ def load(url: str | None = None, districts: Sequence[str] = (), school_year: int
             by_month=views.rows(conn, views.SUMMARY_BY_MONTH, codes, year),
             freshness=freshness(conn, chosen),
         )
+
+
+def _readable_districts(conn, caller: rights.Caller, codes: list[str]) -> list[registry.District]:
+    """The districts named (default: every one the caller sees). Row-level security hides other
+    districts' rows from a district-level user anyway; this says so in a sentence."""
+    outside = [c for c in codes if caller.districts is not None and c not in caller.districts]
+    if outside:
+        raise ResyncError(f"{caller.name} may read districts {', '.join(caller.districts) or 'none'} only,"
+                          f" not {', '.join(outside)}.")
+    return registry.resolve(conn, codes)
 
 
 def district_summary(url: str, school_year: int) -> list[dict]:

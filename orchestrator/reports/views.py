@@ -32,14 +32,18 @@ def build_views(url: str, school_year: int) -> None:
         raise ResyncError(f"The attendance report views could not be built: {invocation.error}")
 
 
-def up_to_date(conn: Connection, rules: list[state_config.ChronicAbsenceRule]) -> bool:
-    """Whether every view the report reads exists and applies the configured chronic absence rules
-    (the views are built from dbt_project.yml, which may have changed since)."""
-    missing = conn.execute(sa.text(
+def exist(conn: Connection) -> bool:
+    """Whether every view the report reads exists."""
+    return not conn.execute(sa.text(
         "select count(*) from unnest(cast(:names as text[])) as name"
         " where to_regclass(format('%I.%I', cast(:schema as text), name)) is null"),
         {"names": list(_ORDER), "schema": REPORTS_SCHEMA}).scalar()
-    if missing:
+
+
+def up_to_date(conn: Connection, rules: list[state_config.ChronicAbsenceRule]) -> bool:
+    """Whether every view the report reads exists and applies the configured chronic absence rules
+    (the views are built from dbt_project.yml, which may have changed since)."""
+    if not exist(conn):
         return False
     built = rows(conn, RULES)
     return [_rule_key(r) for r in built] == [_rule_key(r.as_dict()) for r in rules]
