@@ -124,6 +124,7 @@ select case
        {{ resync_attendance_through() }} as through_date
 from pg_stat_activity as activity
 where activity.datname = current_database();
+{{ resync_rows_deleted_table() }}
 {%- if att_day_incremental_mode() %}
 do $$
 begin
@@ -149,10 +150,13 @@ delete from {{ table }};
 delete from {{ table }}
 where end_year = {{ resync_school_year() }}
   and district_id in ({{ quoted | join(', ') }});
-insert into {{ table }} (district_id, end_year, watermark, through_date, mode)
+insert into {{ table }} (district_id, end_year, watermark, through_date, mode, rows_deleted)
 select district.code, {{ resync_school_year() }}, run.watermark, run.through_date,
-       {{ dbt.string_literal('incremental' if att_day_incremental_mode() else 'refresh') }}
+       {{ dbt.string_literal('incremental' if att_day_incremental_mode() else 'refresh') }},
+       deleted.row_count
 from att_day_run_watermark as run
 cross join (values ({{ quoted | join('), (') }})) as district (code)
+-- No row when the table was (re)built rather than replaced into: nothing known was deleted.
+left join resync_rows_deleted as deleted on deleted.district_id = district.code
 where run.watermark is not null;
 {% endmacro %}

@@ -38,8 +38,10 @@
     {%- endif -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-delete from {{ target }}
-where {{ resync_scope_predicate() }};
+{% call resync_delete(count=keyed is not none) -%}
+delete from {{ target }} as old
+where {{ resync_scope_predicate() }}
+{%- endcall %}
 
 insert into {{ target }} ({{ columns }})
 select {{ columns }}
@@ -64,6 +66,7 @@ from {{ arg_dict['temp_relation'] }}
 set local enable_nestloop = on;
 analyze {{ new_rows }};
 
+{% call resync_delete(count=true) -%}
 delete from {{ target }} as old
 using {{ new_rows }} as tombstone
 where tombstone.{{ marker }}
@@ -74,13 +77,44 @@ where tombstone.{{ marker }}
   and (tombstone.{{ column }} is null or old.{{ column }} = tombstone.{{ column }})
   {%- endfor %}
   and old.district_id in ({{ codes | join(', ') if codes else 'null' }})
-  and old.end_year = {{ resync_school_year() }};
+  and old.end_year = {{ resync_school_year() }}
+{%- endcall %}
 
 insert into {{ target }} ({{ columns }})
 select {{ columns }}
 from {{ new_rows }} as new
 where not new.{{ marker }}
 {% endmacro %}
+
+
+{% macro resync_delete(count) %}
+    {#-
+        caller(): a DELETE of target rows aliased `old`, without its semicolon. With `count`, the
+        rows it deletes per district in scope (0 included) go into resync_rows_deleted, for the
+        model's post-hook to record: the attendance aggregation reports rows deleted beside rows
+        written (dbt's own row count is the last statement's, the insert).
+    -#}
+    {%- if count %}
+{{ resync_rows_deleted_table() }}
+with deleted as (
+{{ caller() }}
+returning old.district_id
+)
+insert into resync_rows_deleted (district_id, row_count)
+select scope.code, count(deleted.district_id)
+from (values ({{ resync_quoted_districts() | join('), (') if resync_quoted_districts() else 'null' }})) as scope (code)
+left join deleted on deleted.district_id = scope.code
+group by scope.code;
+    {%- else %}
+{{ caller() }};
+    {%- endif %}
+{% endmacro %}
+
+
+{% macro resync_rows_deleted_table() %}
+    {#- The run's rows deleted per district (see resync_delete), for this transaction only. -#}
+create temporary table if not exists resync_rows_deleted (district_id text, row_count bigint) on commit drop;
+{%- endmacro %}
 
 
 {% macro resync_lock_scope() %}

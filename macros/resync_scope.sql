@@ -108,13 +108,21 @@
 
 {% macro resync_attendance_through() %}
     {#- The last date whose attendance counts (SQL date expression): the `attendance_through` var
-        (YYYY-MM-DD), else yesterday. Today's attendance is still being taken and a day to come
-        is no membership day yet, so neither may count as a day present. -#}
+        (YYYY-MM-DD, from the school year's July 1 to yesterday), else yesterday. Today's
+        attendance is still being taken and a day to come is no membership day yet, so neither
+        may count as a day present; a date before the year would delete all of it. -#}
     {%- set raw = var('attendance_through', none) -%}
     {%- if raw is none or raw == '' -%}{{ return('(current_date - 1)') }}{%- endif -%}
     {%- set text = raw | string | trim -%}
     {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
         {{ exceptions.raise_compiler_error("attendance_through must be a date such as 2024-04-12; got " ~ raw ~ ".") }}
+    {%- endif -%}
+    {%- set day = modules.datetime.date.fromisoformat(text) -%}
+    {%- set first = modules.datetime.date(resync_school_year() - 1, 7, 1) -%}
+    {%- if day >= modules.datetime.date.today() or day < first -%}
+        {{ exceptions.raise_compiler_error(
+            "attendance_through must lie between the school year's first day, " ~ first
+            ~ ", and yesterday; got " ~ text ~ ".") }}
     {%- endif -%}
     {{ return("date '" ~ text ~ "'") }}
 {% endmacro %}

@@ -9,7 +9,8 @@ rolled back and reported, and the others still finish. A district is aggregated 
 macros/att_day_watermark.sql) when it has a watermark for the school year; otherwise, or with
 `refresh`, all of its school year is recomputed, which also sets its watermark. One school year
 is aggregated per call: `school_year` (`--school-year`), else the `school_year` var of
-dbt_project.yml, else the current one.
+dbt_project.yml, else the current one. Attendance counts through yesterday, or through a date
+given that lies between the school year's first day (July 1) and yesterday.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import sqlalchemy as sa
 from . import catalog, database, dbt_invoker, migrations, registry, settings, state_config
 from .errors import ResyncError
 from .sites import pulls
-from .school_year import current_school_year
+from .school_year import current_school_year, first_day, school_year_label
 
 MODEL = "att_day_aggregation"
 INCREMENTAL, REFRESH = "incremental", "refresh"
@@ -40,6 +41,9 @@ class DistrictAggregation:
     status: str  # success or error
     rows_written: int | None  # rows (re)computed and written; None when the run failed
     seconds: float
+    # Rows the run deleted, those it wrote again included; None when failed or not known (a
+    # first build or a run that could record no watermark).
+    rows_deleted: int | None = None
     watermark: str | None = None  # how far the district's sources are aggregated now
     error: str | None = None
 
@@ -97,6 +101,8 @@ def aggregate(
     """
     url = url or database.database_url()
     year = school_year or configured_school_year()
+    if through is not None:
+        check_through(through, year)
     with database.transaction(url) as conn:
         migrations.ensure_tool_schema(conn)
         _check_subscribed()
@@ -134,12 +140,27 @@ def aggregate(
         )
         if succeeded:
             with database.transaction(url) as conn:
-                outcome.watermark = _watermarks(conn, [district.code], year).get(district.code)
+                outcome.watermark, outcome.rows_deleted = _last_run(conn, district.code, year)
         result.districts.append(outcome)
         if on_district:
             on_district(outcome)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def check_through(through: datetime.date, year: int, today: datetime.date | None = None) -> None:
+    """Refuse a count-through date after yesterday (a day to come would count as a day present)
+    or before the school year starts (every day of the year would be deleted).
+
+    macros/resync_scope.sql's resync_attendance_through() holds a plain dbt run to the same rule.
+    """
+    yesterday = (today or datetime.date.today()) - datetime.timedelta(days=1)
+    if through > yesterday:
+        raise ResyncError(f"Attendance cannot count through {through}: the last day that counts is yesterday,"
+                          f" {yesterday} (today's attendance is still being taken).")
+    if through < first_day(year):
+        raise ResyncError(f"Attendance cannot count through {through}: school year {school_year_label(year)}"
+                          f" starts on {first_day(year)}.")
 
 
 def _failure(invocation: dbt_invoker.Invocation, node) -> str:
@@ -162,3 +183,11 @@ def _watermarks(conn, codes: list[str], year: int) -> dict[str, str]:
         f'select district_id, watermark from "{settings.TOOL_SCHEMA}".aggregation_watermark'
         " where end_year = :year and district_id = any(:codes)"), {"year": year, "codes": codes})
     return {code: watermark.isoformat() for code, watermark in rows}
+
+
+def _last_run(conn, code: str, year: int) -> tuple[str | None, int | None]:
+    """The district's watermark and the rows its last run deleted (None, None without a row)."""
+    row = conn.execute(sa.text(
+        f'select watermark, rows_deleted from "{settings.TOOL_SCHEMA}".aggregation_watermark'
+        " where end_year = :year and district_id = :code"), {"year": year, "code": code}).one_or_none()
+    return (row.watermark.isoformat(), row.rows_deleted) if row else (None, None)

@@ -18,6 +18,11 @@ def current_school_year(today: datetime.date | None = None) -> int:
     return today.year + 1 if today.month >= 7 else today.year
 
 
+def first_day(end_year: int) -> datetime.date:
+    """July 1 of the year before the end year: the school year's first day."""
+    return datetime.date(end_year - 1, 7, 1)
+
+
 def school_year_label(end_year: int) -> str:
     """2025 -> "2024-2025"."""
     return f"{end_year - 1}-{end_year}"

@@ -237,3 +237,55 @@ def test_a_full_refresh_of_another_year_forgets_every_watermark(hand_made_url):
     assert invocation.success, invocation.error
     assert watermark(hand_made_url, "01", hand_made.SCHOOL_YEAR) is None
     assert aggregation.aggregate(school_year=hand_made.SCHOOL_YEAR).districts[0].mode == "refresh"
+
+
+# --- the date attendance counts through --------------------------------------------------------
+
+def _state_count(url: str) -> int:
+    with database.transaction(url) as conn:
+        return conn.execute(sa.text("select count(*) from state.att_day_aggregation")).scalar()
+
+
+def test_rows_deleted_are_reported_beside_rows_written(hand_made_district, cli):
+    url = hand_made_district
+    counted = _through(url, datetime.date(2023, 9, 12))
+    assert counted.mode == "refresh" and counted.rows_deleted is None  # a first build deletes nothing
+    before = _state_count(url)
+    # Counting through an earlier date again takes days away: deleted, and nothing written for them.
+    earlier = _through(url, datetime.date(2023, 9, 5))
+    after = _state_count(url)
+    assert earlier.rows_written == 0 and earlier.rows_deleted == before - after > 0
+    # A refresh deletes every row of the district's year and writes them again.
+    refreshed = cli("aggregate", "--refresh", "--school-year", "2024", "--through", "2023-09-05", "--json")
+    [district] = json.loads(refreshed.stdout)["districts"]
+    assert district["rows_deleted"] == district["rows_written"] == after
+    text = cli("aggregate", "--school-year", "2024", "--through", "2023-09-12")
+    assert text.exit_code == 0, text.output
+    assert f"{before - after:,} rows written, 0 deleted" in text.output
+
+
+@pytest.mark.parametrize("through, message", [
+    ("2023-06-30", "Attendance cannot count through 2023-06-30: school year 2023-2024 starts on 2023-07-01."),
+    ("today", "the last day that counts is yesterday"),
+    ("2099-01-01", "Attendance cannot count through 2099-01-01: the last day that counts is yesterday"),
+])
+def test_a_date_outside_the_year_or_not_over_yet_is_refused(hand_made_url, cli, through, message):
+    if through == "today":
+        through = datetime.date.today().isoformat()
+    rows = state_rows(hand_made_url, hand_made.SCHOOL_YEAR)
+    result = cli("aggregate", "--school-year", "2024", "--through", through)
+    assert result.exit_code == 1 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert state_rows(hand_made_url, hand_made.SCHOOL_YEAR) == rows  # nothing deleted, nothing written
+
+
+def test_a_plain_dbt_run_refuses_such_a_date_too(hand_made_url):
+    rows = state_rows(hand_made_url, hand_made.SCHOOL_YEAR)
+    for through in ("2099-01-01", "1900-01-01"):
+        invocation = dbt_invoker.invoke(
+            ["run", "--select", aggregation.MODEL, "--vars", dbt_invoker.vars_argument(
+                {"school_year": hand_made.SCHOOL_YEAR, "attendance_through": through})], url=hand_made_url)
+        assert not invocation.success
+        assert "attendance_through must lie between the school year's first day, 2023-07-01, and yesterday" \
+            in invocation.error
+    assert state_rows(hand_made_url, hand_made.SCHOOL_YEAR) == rows

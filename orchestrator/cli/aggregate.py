@@ -6,6 +6,7 @@ import click
 
 from .. import aggregation, rights
 from ..school_year import school_year_label
+from ..text_table import count_text
 from .common import emit_json, json_option, table, tool_transaction
 
 
@@ -17,7 +18,8 @@ from .common import emit_json, json_option, table, tool_transaction
 @click.option("--school-year", type=click.IntRange(2000, 2100), metavar="YEAR", default=None,
               help="End year of the school year (default: the configured one, else the current one).")
 @click.option("--through", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE", default=None,
-              help="Count attendance through DATE (default: yesterday; today's is still being taken).")
+              help="Count attendance through DATE, from the school year's July 1 to yesterday (the default:"
+                   " today's is still being taken).")
 @json_option
 def aggregate(districts, refresh, school_year, through, as_json) -> None:
     """Rebuild the daily attendance aggregates (AttDayAggregation) from the districts' sources.
@@ -31,19 +33,20 @@ def aggregate(districts, refresh, school_year, through, as_json) -> None:
 
     def show(outcome: aggregation.DistrictAggregation) -> None:
         if not as_json:
-            rows = "" if outcome.rows_written is None else f", {outcome.rows_written:,} rows written"
+            rows = "" if outcome.rows_written is None else f", {count_text(outcome.rows_written)} rows written"
+            if outcome.rows_deleted is not None:
+                rows += f", {count_text(outcome.rows_deleted)} deleted"
             click.echo(f"District {outcome.district} {outcome.district_name}: {outcome.mode} {outcome.status}"
-                       f"{rows} in {outcome.seconds:.1f} s.", err=True)
+                       f"{rows} in {outcome.seconds:.2f} s.", err=True)
 
     result = aggregation.aggregate(list(districts) or None, refresh=refresh, school_year=school_year,
                                    through=through.date() if through else None, on_district=show)
     if as_json:
         emit_json(result.as_dict())
     else:
-        rows = [{**d.as_dict(), "rows_written": "" if d.rows_written is None else f"{d.rows_written:,}",
-                 "seconds": f"{d.seconds:.1f}"} for d in result.districts]
         click.echo(f"Attendance aggregation, school year {school_year_label(result.school_year)}:")
-        click.echo(table(rows, ["district", "district_name", "mode", "status", "rows_written", "seconds"]))
+        click.echo(table([d.as_dict() for d in result.districts],
+                         ["district", "district_name", "mode", "status", "rows_written", "rows_deleted", "seconds"]))
         if result.error:
             click.echo(f"Failed: {result.error}", err=True)
     if not result.ok:
