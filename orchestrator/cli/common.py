@@ -4,26 +4,57 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import sys
 from typing import Any
 
 import click
 
-from .. import database, queue
+from .. import database, queue, text_table
 from ..errors import ResyncError
 
 
 class ResyncGroup(click.Group):
-    """A group whose commands end a user-caused error with one sentence and exit 1, no traceback."""
+    """A group whose commands end a user-caused error with one sentence and exit 1, no traceback.
+
+    With --json anywhere among a command's arguments, the error (a bad option value too) is one
+    JSON document on stdout instead, `{"ok": false, "error": "..."}`, with the same exit status.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        options = args[:args.index("--")] if "--" in args else args
+        ctx.meta["resync.json"] = "--json" in options
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ResyncError as exc:
-            raise click.ClickException(str(exc)) from exc
+            error = click.ClickException(str(exc))
+        except click.ClickException as exc:  # usage errors and bad option values
+            if not ctx.meta.get("resync.json"):
+                raise
+            error = exc
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
+        if ctx.meta.get("resync.json"):
+            emit_json({"ok": False, "error": error.format_message()})
+            sys.exit(error.exit_code)
+        raise error
+
+
+class Seconds(click.FloatRange):
+    """A number of seconds between `min` and `max`: nan and infinity are refused (a FloatRange
+    lets nan through, since nan compares false with every bound)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        return super().convert(number, param, ctx)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document for machines.")
@@ -60,9 +91,5 @@ def moment_text(moment: datetime.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S"
     return moment.astimezone(zone).strftime(fmt) if moment else "-"
 
 
-def table(rows: list[dict], columns: list[str]) -> str:
-    """A plain aligned text table (no extra dependency for a few lines of output)."""
-    widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
-    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
-    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
-    return "\n".join(line.rstrip() for line in lines)
+#: An aligned plain-text table: text_table.render (numbers with thousands separators).
+table = text_table.render

@@ -48,6 +48,5 @@ def objects(tree_of: str | None, as_json: bool) -> None:
         emit_json({"state": config.name, "objects": rows})
         return
     click.echo(f"Objects {config.name} can resync (subscriptions: vars in dbt_project/dbt_project.yml):")
-    shown = [r | {"parents": " ".join(r["parents"]) or "-", "subscribed": "yes" if r["subscribed"] else "no"}
-             for r in rows]
+    shown = [r | {"parents": " ".join(r["parents"])} for r in rows]
     click.echo(table(shown, ["object", "model", "scope", "parents", "subscribed"]))

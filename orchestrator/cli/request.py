@@ -41,9 +41,7 @@ def _describe(request: requests.Request) -> str:
         lines.append(f"  {request.error}")
     objects = (request.results or {}).get("objects") or []
     if objects:
-        rows = [{**o, "rows_replaced": "-" if o.get("rows_replaced") is None else o["rows_replaced"],
-                 "seconds": "-" if o.get("seconds") is None else f"{o['seconds']:.2f}"} for o in objects]
-        lines += ["", table(rows, ["object", "district", "status", "rows_replaced", "seconds"])]
+        lines += ["", table(objects, ["object", "district", "status", "rows_replaced", "seconds"])]
     return "\n".join(lines)
 
 

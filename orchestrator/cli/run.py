@@ -64,11 +64,7 @@ class _ProgressDisplay:
 
 
 def _echo_results(result: resync.ResyncResult) -> None:
-    rows = [r.as_dict() | {
-        "district": f"{r.district} {r.district_name}",
-        "rows_replaced": "-" if r.rows_replaced is None else r.rows_replaced,
-        "seconds": "-" if r.seconds is None else f"{r.seconds:.2f}",
-    } for r in result.objects]
+    rows = [r.as_dict() | {"district": f"{r.district} {r.district_name}"} for r in result.objects]
     click.echo(table(rows, ["object", "district", "status", "rows_replaced", "seconds"]))
     if result.missing_parents:
         click.echo("\nRows at the state whose parents are missing there:")
