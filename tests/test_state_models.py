@@ -212,3 +212,94 @@ def test_every_state_column_is_documented(state_url):
                 " and table_name = :t order by ordinal_position"), {"s": settings.STATE_SCHEMA, "t": model}
             ).scalars())
             assert list(models[model]["columns"]) == built, f"{model}: yml columns differ from the table's"
+
+
+# --- keys enforced by the state tables themselves --------------------------------------------------
+
+def _declared_keys() -> dict[str, tuple[list[str], set[str]]]:
+    """model -> (its unique_combination columns, its columns with a not_null test), from the yml."""
+    manifest = parsed_manifest()
+    models = {node["unique_id"]: node["name"] for node in project_models(manifest, "state").values()}
+    keys = {name: ([], set()) for name in models.values()}
+    for node in manifest["nodes"].values():
+        test, owner = node.get("test_metadata"), models.get(node.get("attached_node"))
+        if node["resource_type"] != "test" or not test or owner is None:
+            continue
+        if test["name"] == "unique_combination":
+            keys[owner][0].extend(test["kwargs"]["columns"])
+        elif test["name"] == "not_null":
+            keys[owner][1].add(test["kwargs"]["column_name"])
+    return keys
+
+
+def _table_keys(url: str) -> dict[str, tuple[str, list[str], set[str]]]:
+    """table -> (constraint kind p/u, its columns in order, the table's NOT NULL columns)."""
+    with database.transaction(url) as conn:
+        rows = conn.execute(sa.text("""
+            select c.relname, k.contype,
+                   array(select a.attname from unnest(k.conkey) with ordinality as u (n, i)
+                         join pg_attribute a on a.attrelid = c.oid and a.attnum = u.n order by u.i),
+                   array(select a.attname from pg_attribute a where a.attrelid = c.oid and a.attnotnull and a.attnum > 0)
+            from pg_constraint k join pg_class c on c.oid = k.conrelid
+            where c.relnamespace = cast(:s as regnamespace) and k.contype in ('p', 'u')"""),
+            {"s": settings.STATE_SCHEMA}).all()
+    return {table: (kind, list(columns), set(not_null)) for table, kind, columns, not_null in rows}
+
+
+def _assert_keys_enforced(url: str) -> None:
+    tables = _table_keys(url)
+    for model, (key, tested_not_null) in _declared_keys().items():
+        assert model in tables, f"{model} has no key constraint"
+        kind, columns, not_null = tables[model]
+        assert columns == key, model
+        assert kind == ("p" if set(key) <= tested_not_null else "u"), model
+        assert set(key) & tested_not_null <= not_null, model
+
+
+def test_every_state_table_enforces_the_key_its_yml_declares(state_url):
+    _assert_keys_enforced(state_url)
+    assert _declared_keys()["behavior"][0] == ["district_id", "role_id", "resolution_id"]  # resolution_id nullable
+    # A full refresh builds new tables: they get their keys again (twice: the old key's name is taken
+    # by the table being replaced until it is dropped).
+    for _ in range(2):
+        run(state_url, "run", "--full-refresh")
+        _assert_keys_enforced(state_url)
+
+
+def _drop_source_key(url: str, schema: str, table: str, column: str) -> None:
+    """As a replicated or foreign schema may be: the source table without its key constraint."""
+    _execute(url, f"alter table {schema}.{table} drop constraint {table}_pkey cascade",
+             f"alter table {schema}.{table} alter column {column} drop not null")
+
+
+_FIRST_EXCUSE = "(select min(excuse_id) from district_01.attendance_excuse)"
+
+
+@pytest.mark.parametrize("key, violated", [
+    # A NULL key, then a duplicate key, in a district's source: copied, the state would hold them.
+    ("null", "not-null constraint"),
+    ("(select max(excuse_id) from district_01.attendance_excuse)", "unique constraint"),
+])
+def test_a_null_or_duplicate_source_key_fails_the_resync_and_changes_nothing(state_url, key, violated):
+    _drop_source_key(state_url, "district_01", "attendance_excuse", "excuse_id")
+    _execute(state_url, "update district_01.attendance_excuse set description = 'changed'",
+             f"update district_01.attendance_excuse set excuse_id = {key} where excuse_id = {_FIRST_EXCUSE}")
+    before = checksums(state_url)
+    with database.transaction(state_url) as conn:
+        plan = resync.build_plan(conn, ["01"], ["AttendanceExcuse"], False, SCHOOL_YEAR)
+    result = resync.execute(plan, state_url)
+    assert not result.ok
+    assert "AttendanceExcuse failed for district 01 and was rolled back" in result.error
+    assert violated in result.error
+    assert checksums(state_url) == before  # the district's old rows are back, nothing else moved
+
+
+def test_a_first_build_with_a_null_key_leaves_no_table(state_url):
+    _drop_source_key(state_url, "district_01", "school", "school_id")
+    _execute(state_url, "update district_01.school set school_id = null"
+                        " where school_id = (select min(school_id) from district_01.school)",
+             "drop table state.school cascade")
+    result = run(state_url, "run", "--select", "school", expect_success=False)
+    assert not result.success and 'column "school_id" of relation "school" contains null values' in result.error
+    with database.transaction(state_url) as conn:
+        assert conn.execute(sa.text("select to_regclass('state.school')")).scalar() is None

@@ -40,7 +40,6 @@
             'tombstone': {'column': 'membership', 'value': 0},
         },
     },
-    indexes=[{'columns': ['district_id', 'person_id', 'calendar_id', 'date'], 'unique': True}],
     pre_hook="{{ att_day_capture_watermark() }}",
     post_hook="{{ att_day_advance_watermark() }}",
 ) }}

@@ -1,6 +1,5 @@
 {{ config(
     meta={'resync_scope': 'district_year'},
-    indexes=[{'columns': ['district_id', 'role_id', 'resolution_id']}],
 ) }}
 -- Role grain with resolutions: one row per person's role in an event and each resolution of that
 -- role (resolution columns null for a role without one), with the event's columns.

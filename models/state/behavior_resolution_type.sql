@@ -1,6 +1,5 @@
 {{ config(
     meta={'resync_scope': 'district'},
-    indexes=[{'columns': ['district_id', 'resolution_type_id'], 'unique': True}],
 ) }}
 -- depends_on: {{ ref('district') }}
 

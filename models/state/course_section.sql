@@ -1,6 +1,5 @@
 {{ config(
     meta={'resync_scope': 'district_year'},
-    indexes=[{'columns': ['district_id', 'placement_id'], 'unique': True}],
 ) }}
 -- Section-placement grain: one row per placement (a section meeting in a period during a term),
 -- with its section's and course's columns.

@@ -1,6 +1,5 @@
 {{ config(
     meta={'resync_scope': 'district'},
-    indexes=[{'columns': ['district_id'], 'unique': True}],
 ) }}
 
 select

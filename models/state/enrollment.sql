@@ -1,6 +1,5 @@
 {{ config(
     meta={'resync_scope': 'district_year'},
-    indexes=[{'columns': ['district_id', 'enrollment_id'], 'unique': True}],
 ) }}
 -- depends_on: {{ ref('person_identity') }}
 -- depends_on: {{ ref('calendar') }}

@@ -1,6 +1,5 @@
 {{ config(
     meta={'resync_scope': 'district_year'},
-    indexes=[{'columns': ['district_id', 'period_id'], 'unique': True}],
 ) }}
 -- Period grain: one row per period, with its period (bell) schedule's columns.
 -- depends_on: {{ ref('schedule_structure') }}

@@ -1,6 +1,5 @@
 {{ config(
     meta={'resync_scope': 'district'},
-    indexes=[{'columns': ['district_id', 'person_id'], 'unique': True}],
 ) }}
 -- Person grain: one row per person with the columns of their current identity (null when the
 -- person has none).

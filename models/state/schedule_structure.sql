@@ -1,6 +1,5 @@
 {{ config(
     meta={'resync_scope': 'district_year'},
-    indexes=[{'columns': ['district_id', 'structure_id'], 'unique': True}],
 ) }}
 -- depends_on: {{ ref('calendar') }}
 

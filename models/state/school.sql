@@ -1,6 +1,5 @@
 {{ config(
     meta={'resync_scope': 'district'},
-    indexes=[{'columns': ['district_id', 'school_id'], 'unique': True}],
 ) }}
 -- Rows come from the district's own sources; the catalog's parents are dependencies (built first
 -- with `+school`), so a school whose district is missing at the state shows up in the checks.

@@ -1,6 +1,5 @@
 {{ config(
     meta={'resync_scope': 'district_year'},
-    indexes=[{'columns': ['district_id', 'grade_level_id'], 'unique': True}],
 ) }}
 -- depends_on: {{ ref('schedule_structure') }}
 

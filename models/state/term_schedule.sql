@@ -1,6 +1,5 @@
 {{ config(
     meta={'resync_scope': 'district_year'},
-    indexes=[{'columns': ['district_id', 'term_id'], 'unique': True}],
 ) }}
 -- Term grain: one row per term, with its term schedule's columns.
 -- depends_on: {{ ref('schedule_structure') }}
