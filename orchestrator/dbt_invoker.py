@@ -97,7 +97,7 @@ class _CachedManifest:
 # --- paths ---------------------------------------------------------------------------------
 
 def _process_folder() -> Path:
-    folder = settings.resync_home() / "dbt" / f"process-{os.getpid()}"
+    folder = settings.home_folder("dbt") / f"process-{os.getpid()}"
     if not folder.exists():
         _remove_folders_of_ended_processes(folder.parent)
     return folder
@@ -126,7 +126,7 @@ def log_path() -> Path:
 
 
 def _manifest_cache_dir() -> Path:
-    return settings.resync_home() / "dbt" / "manifests"
+    return settings.home_folder("dbt", "manifests")
 
 
 # --- the fingerprint -----------------------------------------------------------------------

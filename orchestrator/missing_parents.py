@@ -64,7 +64,7 @@ class MissingParent:
         return asdict(self)
 
     def describe(self) -> str:
-        rows = f"{self.rows} row{'s' if self.rows != 1 else ''}"
+        rows = f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
         return f"{self.child} in district {self.district}: {rows} whose {self.parent} is missing at the state."
 
 

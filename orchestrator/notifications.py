@@ -64,7 +64,7 @@ def _rows_summary(results: dict | None) -> str:
         rows = [item.get("rows_replaced") for item in results.get("objects", []) if isinstance(item, dict)]
         rows = [r for r in rows if isinstance(r, int)]
         total = sum(rows) if rows else None
-    return f"{total} rows replaced." if isinstance(total, int) else ""
+    return f"{total:,} rows replaced." if isinstance(total, int) else ""
 
 
 def send(conn: Connection, request: "Request") -> Notification:

@@ -9,12 +9,12 @@ from typing import Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from . import settings, sources
+from . import names, settings, sources
 from .sites import site_url
 from .errors import ResyncError
 
-_CODE = re.compile(r"^[A-Za-z0-9]{1,16}$")
-_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_CODE = re.compile(r"[A-Za-z0-9]{1,16}")
+_SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class District:
 
 
 def validate_code(code: str) -> str:
-    if not _CODE.match(code or ""):
+    if not _CODE.fullmatch(code or ""):  # not match(): `$` also matches before a final newline
         raise ResyncError(
             f"District code {code!r} is not valid: use 1 to 16 letters and digits, such as 01."
         )
@@ -56,9 +56,7 @@ def add(conn: Connection, code: str, name: str, schema: str | None = None, url: 
     by default district_<code>, created with every source table when it does not exist yet.
     """
     validate_code(code)
-    name = (name or "").strip()
-    if not name:
-        raise ResyncError("A district needs a name: pass --name.")
+    name = names.check(name, "A district's name", if_empty="A district needs a name: pass --name.")
     if get(conn, code, required=False):
         raise ResyncError(f"District {code} is already registered.")
     if url is not None:
@@ -75,7 +73,7 @@ def add(conn: Connection, code: str, name: str, schema: str | None = None, url: 
         schema = default_schema(code)
         if not sources.schema_exists(conn, schema):
             sources.create_source_schema(conn, schema)
-    elif not _SCHEMA.match(schema):
+    elif not _SCHEMA.fullmatch(schema):
         raise ResyncError(f"Schema name {schema!r} is not valid: use lower-case letters, digits and _.")
     elif not sources.schema_exists(conn, schema):
         raise ResyncError(f"Schema {schema} does not exist in the state database.")

@@ -24,7 +24,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from . import notifications, queue, registry, rights, settings
+from . import names, notifications, queue, registry, rights, settings
 from .errors import ResyncError
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
@@ -131,6 +131,8 @@ def submit_aggregation(conn: Connection, *, districts: list[str] | None, refresh
 
 def _queue(conn: Connection, kind: str, selection: dict, plan: dict | None, requested_by: str | None,
            schedule_name: str | None) -> Request:
+    if requested_by is not None:  # another than the login role: a name people will read
+        requested_by = names.check(requested_by, "The requester's name", if_empty="A requester needs a name.")
     queue.ensure_queue_schema(conn)
     # Users may not write the request or queue tables: the database's function does, after
     # checking the caller's rights (and publishes the new id).

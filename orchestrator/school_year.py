@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 
+from .errors import ResyncError
+
 #: The end years a run accepts (resync_school_year() in macros/resync_scope.sql checks the same).
 MIN_SCHOOL_YEAR, MAX_SCHOOL_YEAR = 2000, 2100
 
@@ -21,6 +23,15 @@ def current_school_year(today: datetime.date | None = None) -> int:
 def first_day(end_year: int) -> datetime.date:
     """July 1 of the year before the end year: the school year's first day."""
     return datetime.date(end_year - 1, 7, 1)
+
+
+def check_day(day: datetime.date) -> datetime.date:
+    """`day` when it falls in a school year a run accepts, else a ResyncError."""
+    if not MIN_SCHOOL_YEAR <= current_school_year(day) <= MAX_SCHOOL_YEAR:
+        last = datetime.date(MAX_SCHOOL_YEAR, 6, 30)
+        raise ResyncError(f"{day} is outside the school years this tool knows, {first_day(MIN_SCHOOL_YEAR)}"
+                          f" to {last}.")
+    return day
 
 
 def school_year_label(end_year: int) -> str:

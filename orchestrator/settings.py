@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import ResyncError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 SQL_DIR = PACKAGE_DIR / "sql"
 
@@ -35,6 +37,23 @@ def dbt_project_dir() -> Path:
 def resync_home() -> Path:
     """Project-local folder for the embedded database and caches (documented in the README)."""
     return Path(os.environ.get("RESYNC_HOME") or project_dir() / ".resync").resolve()
+
+
+def home_folder(*parts: str) -> Path:
+    """A folder under RESYNC_HOME, created when missing; one that cannot be created or written
+    is a ResyncError naming RESYNC_HOME (not a traceback from whatever first writes there)."""
+    folder = resync_home().joinpath(*parts)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        usable = os.access(folder, os.W_OK | os.X_OK)
+    except OSError as exc:
+        usable, reason = False, exc.strerror or str(exc)
+    else:
+        reason = "permission denied"
+    if not usable:
+        raise ResyncError(f"RESYNC_HOME ({resync_home()}) cannot hold {'/'.join(parts)}: {reason};"
+                          " point RESYNC_HOME at a folder you can write to.")
+    return folder
 
 
 def embedded_pgdata() -> Path:

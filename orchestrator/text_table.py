@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import io
 import unicodedata
+from decimal import Decimal
 from typing import Any, Sequence
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
 
 def count_text(value: int) -> str:
@@ -36,12 +41,15 @@ def cell_text(value: Any) -> str:
         return count_text(value)
     if isinstance(value, float):
         return f"{value:,.2f}"
+    if isinstance(value, Decimal):
+        return f"{value:,}"  # as many places as the query rounded to
     return visible(str(value))
 
 
 def render(rows: Sequence[dict], columns: Sequence[str], *, headers: dict[str, str] | None = None,
-           indent: int = 0) -> str:
-    """An aligned text table of `rows` (dicts) in `columns`; numeric columns are right-aligned.
+           right: Sequence[str] = (), indent: int = 0) -> str:
+    """An aligned text table of `rows` (dicts) in `columns`, headed by the column names (or
+    `headers`); columns of numbers, and those in `right`, are right-aligned.
 
     rich draws it (no borders, two spaces between columns, no colours), at any width: output is
     often piped or logged, where wrapping a row would break it.
@@ -50,10 +58,8 @@ def render(rows: Sequence[dict], columns: Sequence[str], *, headers: dict[str, s
     from rich.table import Table
     from rich.text import Text
 
-    numeric = {c for c in columns
-               if any(isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool) for r in rows)
-               and all(r.get(c) is None or (isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool))
-                       for r in rows)}
+    numeric = {c for c in columns if any(_is_number(r.get(c)) for r in rows)
+               and all(r.get(c) is None or _is_number(r.get(c)) for r in rows)} | set(right)
     grid = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0), header_style="",
                  show_header=True)
     for column in columns:

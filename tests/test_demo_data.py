@@ -547,3 +547,32 @@ def test_bad_input_is_one_sentence_and_exit_1(database_url, cli, args, message):
 def test_no_registered_district_is_explained(database_url, cli):
     result = cli("demo", "change")
     assert result.exit_code == 1 and "No districts are registered" in result.output
+
+
+def test_change_refuses_a_district_the_generator_did_not_make(generated_url, cli):
+    import hand_made_sources
+
+    # District 05 holds data of its own, with excuse codes the generator does not know.
+    with database.transaction(generated_url) as conn:
+        hand_made_sources.fill(conn, registry.add(conn, "05", "Own data").schema_name, "05", gd.SCHOOL_YEAR)
+    before = _checksums(generated_url, "district_01")
+    for args in (("demo", "change"), ("demo", "change", "-d", "01", "-d", "05")):
+        result = cli(*args)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert result.output.strip() == (
+            "Error: District 05 Own data holds data `resync demo generate` did not make (its calendars lack"
+            " the demo excuse codes), so `resync demo change` leaves it alone; name the generated districts"
+            " with -d.")
+    assert _checksums(generated_url, "district_01") == before  # refused before anything changed
+    assert cli("demo", "change", "-d", "01").exit_code == 0
+
+
+def test_generate_and_setup_make_the_same_number_of_students_by_default(cli):
+    from orchestrator.cli import demo
+
+    defaults = {command.name: {p.name: p.default for p in command.params}
+                for command in (demo.generate, demo.setup)}
+    assert defaults["generate"]["students"] == defaults["setup"]["students"] == demo_data.DEMO_STUDENTS
+    assert defaults["generate"]["schools"] == demo_data.DEMO_SCHOOLS
+    help_texts = [cli("demo", name, "--help").output for name in ("generate", "setup")]
+    assert all(f"[default: {demo_data.DEMO_STUDENTS};" in text for text in help_texts)

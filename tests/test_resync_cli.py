@@ -309,3 +309,15 @@ def test_a_sql_failure_keeps_finished_objects_and_rolls_back_the_failed_one(cli,
     assert ("Renamed",) in _query(generated_url, "select name from state.school where district_id = '01'")
 
 
+
+
+def test_counts_read_the_same_in_every_table_and_summary(cli, generated_url):
+    result = cli("run", *IN_YEAR, "-d", "01", "-o", "AttDayAggregation", "--yes")
+    assert result.exit_code == 0, result.output
+    [[rows]] = _query(generated_url, "select count(*) from state.att_day_aggregation where district_id = '01'")
+    assert rows >= 1000
+    line = next(l for l in result.output.splitlines() if l.startswith("AttDayAggregation"))
+    assert line.split()[-2] == f"{rows:,}"  # right-aligned, with thousands separators
+    assert f": {rows:,} rows in" in result.output and str(rows) not in result.output
+    again = cli("aggregate", "-d", "01", *IN_YEAR, "--refresh")
+    assert f"{rows:,} rows written, {rows:,} deleted" in again.output

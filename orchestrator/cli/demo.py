@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .. import database, demo_data, rights
+from .. import database, demo_data, rights, school_year
+from ..errors import ResyncError
 from .common import emit_json, json_option, tool_transaction
 from .selection import stack_options
 
@@ -16,10 +17,21 @@ district_options = [
 ]
 seed_option = click.option("--seed", default=1, show_default=True, type=int,
                            help="Same seed, same rows.")
+def _as_of(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return school_year.check_day(value.date())
+    except ResyncError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
+
+
 as_of_option = click.option(
-    "--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+    "--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, callback=_as_of,
     help="The generated district's today (YYYY-MM-DD, default: today): attendance exists for school "
          "days before it.")
+students_option = click.option("--students", default=demo_data.DEMO_STUDENTS, show_default=True,
+                               type=click.IntRange(1, 1_000_000), help="Students per district.")
 school_year_option = click.option(
     "--school-year", type=click.IntRange(2000, 2100), default=None,
     help="End year of the school year, 2024 for 2023-2024 (default: the one --as-of falls in).")
@@ -38,10 +50,9 @@ def demo() -> None:
 
 @demo.command()
 @stack_options(district_options)
-@click.option("--schools", default=3, show_default=True, type=click.IntRange(1, 500),
+@click.option("--schools", default=demo_data.DEMO_SCHOOLS, show_default=True, type=click.IntRange(1, 500),
               help="Schools per district.")
-@click.option("--students", default=600, show_default=True, type=click.IntRange(1, 1_000_000),
-              help="Students per district.")
+@students_option
 @school_year_option
 @as_of_option
 @seed_option
@@ -55,7 +66,7 @@ def generate(codes, first, schools, students, school_year, as_of, seed, as_json)
     targets = _targets(codes, first)
     summary = demo_data.generate(database.database_url(), targets, schools=schools, students=students,
                                  school_year=school_year, seed=seed,
-                                 as_of=as_of.date() if as_of else None)
+                                 as_of=as_of)
     emit_json(summary) if as_json else click.echo(demo_data.describe(summary))
 
 
@@ -74,8 +85,7 @@ def change(codes, first, days, seed, as_json) -> None:
 
 
 @demo.command()
-@click.option("--students", default=300, show_default=True, type=click.IntRange(1, 1_000_000),
-              help="Students per district.")
+@students_option
 @school_year_option
 @as_of_option
 @seed_option
@@ -86,5 +96,5 @@ def setup(students, school_year, as_of, seed, as_json) -> None:
     with tool_transaction() as conn:
         rights.require_admin(conn, "set up the demo")
     summary = demo_data.setup(database.database_url(), students=students, school_year=school_year,
-                              seed=seed, as_of=as_of.date() if as_of else None)
+                              seed=seed, as_of=as_of)
     emit_json(summary) if as_json else click.echo(demo_data.describe_setup(summary))

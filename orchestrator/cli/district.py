@@ -23,12 +23,16 @@ def district() -> None:
 @click.option("--schema", default=None,
               help="Or a schema of the state database that another tool keeps (default without --url:"
                    " district_<code>, created if missing).")
-def add(code: str, name: str, url: str | None, schema: str | None) -> None:
+@json_option
+def add(code: str, name: str, url: str | None, schema: str | None, as_json: bool) -> None:
     """Register district CODE (letters and digits, e.g. 01)."""
     with tool_transaction() as conn:
         rights.require_admin(conn, "register districts")
         d = registry.add(conn, code, name, schema, url)
-    click.echo(f"Registered district {d.code} {d.name} (sources: {d.source}).")
+    if as_json:
+        emit_json(d.as_dict())
+    else:
+        click.echo(f"Registered district {d.code} {d.name} (sources: {d.source}).")
 
 
 @district.command("list")
@@ -47,10 +51,14 @@ def list_(as_json: bool) -> None:
 
 @district.command("remove")
 @click.argument("code")
-def remove(code: str) -> None:
+@json_option
+def remove(code: str, as_json: bool) -> None:
     """Unregister district CODE (its source and its state rows are kept; its landing copy is dropped)."""
     with tool_transaction() as conn:
         rights.require_admin(conn, "remove districts")
         d = registry.remove(conn, code)
-    click.echo(f"Removed district {d.code} {d.name}; its source ({d.source}) and its rows at the state"
-               " were left in place.")
+    if as_json:
+        emit_json(d.as_dict())
+    else:
+        click.echo(f"Removed district {d.code} {d.name}; its source ({d.source}) and its rows at the state"
+                   " were left in place.")

@@ -30,7 +30,7 @@ def objects(tree_of: str | None, as_json: bool) -> None:
     in any case, wherever an OBJECT is asked for.
     """
     config = state_config.load()
-    if tree_of:
+    if tree_of is not None:  # `--tree ''` is an unknown object, not the plain list
         chosen = catalog.resolve(tree_of)
         rows = [_row(o, config) | {"added_by_dependencies": o != chosen}
                 for o in catalog.with_dependencies([chosen])]

@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import click
 
-from .. import database, notifications, queue, requests, rights
-from .common import emit_json, json_option, moment_text, table, tool_transaction
+from .. import database, names, notifications, queue, requests, rights
+from ..errors import ResyncError
+from .common import Seconds, emit_json, json_option, moment_text, table, tool_transaction
 from .selection import selection_options
 
-as_option = click.option("--as", "as_user", metavar="NAME", default=None,
+
+def _name(ctx, param, value):
+    """--as NAME: one line of text (it is shown in status, history and inboxes)."""
+    if value is None:
+        return None
+    try:
+        return names.check(value, "The name", if_empty="'' names nobody: give a name, or leave --as out.")
+    except ResyncError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
+
+
+as_option = click.option("--as", "as_user", metavar="NAME", default=None, callback=_name,
                          help="Act as this user (administrators only; default: the role you log in as).")
 
 
@@ -63,7 +75,8 @@ def _wait_and_report(request_id: int, timeout: float | None, as_json: bool) -> N
 @selection_options
 @as_option
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the request to end, showing its progress.")
-@click.option("--timeout", type=float, default=None, metavar="SECONDS", help="With --wait: give up waiting after this long.")
+@click.option("--timeout", type=Seconds(min=0), default=None, metavar="SECONDS",
+              help="With --wait: give up waiting after this long.")
 @json_option
 def request(districts, objects, check_dependencies, school_year, full_refresh, as_user, wait_, timeout, as_json) -> None:
     """Queue a resync for a worker and return at once (the same options as `resync run`).
@@ -152,7 +165,7 @@ def cancel(request_id: int, as_user: str | None, as_json: bool) -> None:
 
 @click.command()
 @click.argument("request_id", type=int)
-@click.option("--timeout", type=float, default=None, metavar="SECONDS", help="Give up waiting after this long.")
+@click.option("--timeout", type=Seconds(min=0), default=None, metavar="SECONDS", help="Give up waiting after this long.")
 @json_option
 def wait(request_id: int, timeout: float | None, as_json: bool) -> None:
     """Wait until request ID ends; exit 0 when it succeeded, 1 when it failed or was cancelled."""

@@ -118,8 +118,11 @@ def run(districts, objects, check_dependencies, school_year, full_refresh, dry_r
     with _ProgressDisplay(len(plan.objects), quiet=as_json) as progress:
         result = resync.execute(plan, on_progress=progress)
     if as_json:
-        emit_json(result.as_dict())
-    else:
-        _echo_results(result)
+        emit_json(result.as_dict())  # its "ok" and "error" say how it went: one document only
+        if not result.ok:
+            click.echo(f"Error: {result.error or 'The resync did not finish.'}", err=True)
+            raise SystemExit(1)
+        return
+    _echo_results(result)
     if not result.ok:
         raise ResyncError(result.error or "The resync did not finish.")

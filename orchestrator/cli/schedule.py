@@ -45,7 +45,9 @@ def list_(as_json: bool) -> None:
 @click.option("--timezone", metavar="ZONE", default=None, help="Time zone the cron expression is read in, e.g. America/Chicago.")
 @click.option("--enable/--disable", "enabled", default=None, help="Turn the schedule on or off.")
 @as_option
-def set_(name: str, cron: str | None, timezone: str | None, enabled: bool | None, as_user: str | None) -> None:
+@json_option
+def set_(name: str, cron: str | None, timezone: str | None, enabled: bool | None, as_user: str | None,
+         as_json: bool) -> None:
     """Change schedule NAME, e.g. `resync schedule set weekly "0 2 * * 0"` (Sundays 02:00).
 
     CRON has five fields: minute hour day-of-month month day-of-week. Running workers apply the
@@ -55,6 +57,9 @@ def set_(name: str, cron: str | None, timezone: str | None, enabled: bool | None
         rights.require_admin(conn, "change schedules")
         changed = schedules.update(conn, name, cron=cron, timezone=timezone, enabled=enabled,
                                    by=rights.acting_as(conn, as_user))
+    if as_json:
+        emit_json(changed.as_dict())
+        return
     state = f"next due {_when(changed.next_due(), changed.timezone)}" if changed.enabled else "disabled"
     click.echo(f"Schedule {changed.name}: {changed.cron} ({changed.timezone}), {state}.")
 

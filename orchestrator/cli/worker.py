@@ -8,16 +8,16 @@ import click
 
 from .. import database, queue, rights, worker as worker_module
 from ..errors import ResyncError
-from .common import tool_transaction
+from .common import Seconds, tool_transaction
 
 
 @click.command()
 @click.option("--burst", is_flag=True, help="Process what is queued, then exit (for scripts and tests).")
-@click.option("--heartbeat", type=click.FloatRange(min=0.1), default=10.0, show_default=True, metavar="SECONDS",
+@click.option("--heartbeat", type=Seconds(min=0.1, max=3600), default=10.0, show_default=True, metavar="SECONDS",
               help="How often this worker says it is alive.")
-@click.option("--stalled-after", type=click.FloatRange(min=0.5), default=30.0, show_default=True, metavar="SECONDS",
+@click.option("--stalled-after", type=Seconds(min=0.5, max=86_400), default=30.0, show_default=True, metavar="SECONDS",
               help="A worker silent this long is presumed dead and its request is run again.")
-@click.option("--graceful-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True, metavar="SECONDS",
+@click.option("--graceful-timeout", type=Seconds(min=0, max=86_400), default=60.0, show_default=True, metavar="SECONDS",
               help="On SIGINT/SIGTERM, how long the running request may take to finish before it is"
                    " rolled back and requeued.")
 @click.option("--queue", "queues", multiple=True, type=click.Choice([queue.REQUESTS_QUEUE, queue.SCHEDULES_QUEUE]),

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from .changes import CHANGE_KINDS, apply_changes, describe_changes
 from .demo_districts import DEMO_DISTRICTS, describe_setup, select_districts, setup
-from .generator import describe, generate
+from .generator import DEMO_SCHOOLS, DEMO_STUDENTS, describe, generate
 from .school_year import current_school_year
 
 __all__ = [
-    "CHANGE_KINDS", "DEMO_DISTRICTS", "apply_changes", "current_school_year", "describe",
+    "CHANGE_KINDS", "DEMO_DISTRICTS", "DEMO_SCHOOLS", "DEMO_STUDENTS", "apply_changes", "current_school_year", "describe",
     "describe_changes", "describe_setup", "generate", "select_districts", "setup",
 ]

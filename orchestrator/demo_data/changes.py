@@ -29,9 +29,11 @@ from psycopg import sql
 from sqlalchemy.engine import Connection
 
 from .. import database, migrations
+from ..errors import ResyncError
 from ..registry import District
 from . import clock, loader, site_databases
 from .attendance import AttendanceRecorder, Profile
+from .reference import EXCUSES_BY_CODE
 
 CHANGE_KINDS = (
     "new_attendance_rows", "backdated_updates", "backdated_inserts", "attendance_deletes",
@@ -70,7 +72,19 @@ order by 1, 2, 5
 
 
 def apply_changes(url: str, districts: Sequence[District], *, days: int = 1, seed: int = 1) -> dict:
-    """Apply `days` school days of changes to each district; returns counts per kind."""
+    """Apply `days` school days of changes to each district; returns counts per kind.
+
+    Every district must hold the generator's excuse codes in each calendar (changes record
+    attendance with them): one that does not, registered with data of its own, is refused by
+    name before anything changes.
+    """
+    with database.transaction(url) as conn:
+        foreign = [d for d in districts if not _has_generated_codes(conn, d)]
+    if foreign:
+        raise ResyncError(
+            f"District{'s' if len(foreign) > 1 else ''} {', '.join(f'{d.code} {d.name}' for d in foreign)}"
+            " holds data `resync demo generate` did not make (its calendars lack the demo excuse codes),"
+            " so `resync demo change` leaves it alone; name the generated districts with -d.")
     results = []
     for district in districts:
         # The district's writes and the demo clock (state bookkeeping) commit together or not at
@@ -92,17 +106,26 @@ def apply_changes(url: str, districts: Sequence[District], *, days: int = 1, see
     }
 
 
+def _has_generated_codes(conn: Connection, district: District) -> bool:
+    missing = conn.execute(sa.text(
+        "select exists (select from {s}.calendar c where cardinality(cast(:codes as text[])) > (select count(distinct x.code)"
+        " from {s}.attendance_excuse x where x.calendar_id = c.calendar_id and x.code = any(cast(:codes as text[]))))"
+        .replace("{s}", sql.Identifier(district.schema_name).as_string(None))),
+        {"codes": sorted(EXCUSES_BY_CODE)}).scalar()
+    return not missing
+
+
 def describe_changes(summary: dict) -> str:
     lines = []
     for r in summary["districts"]:
         recorded = [d for d in r["days"] if d]
         when = f"school days {', '.join(recorded)}" if recorded else "after the last school day"
         lines.append(
-            f"{r['code']} {r['name']} ({when}): {r['new_attendance_rows']} new attendance rows, "
-            f"{r['backdated_updates']} backdated updates, {r['backdated_inserts']} backdated inserts, "
-            f"{r['attendance_deletes']} deleted, {r['enrollments_ended']} enrollments ended, "
-            f"{r['roster_drops']} roster drops and {r['roster_adds']} adds, "
-            f"{r['excuse_code_edits']} excuse code edits, {r['day_flag_changes']} day flag changes."
+            f"{r['code']} {r['name']} ({when}): {r['new_attendance_rows']:,} new attendance rows, "
+            f"{r['backdated_updates']:,} backdated updates, {r['backdated_inserts']:,} backdated inserts, "
+            f"{r['attendance_deletes']:,} deleted, {r['enrollments_ended']:,} enrollments ended, "
+            f"{r['roster_drops']:,} roster drops and {r['roster_adds']:,} adds, "
+            f"{r['excuse_code_edits']:,} excuse code edits, {r['day_flag_changes']:,} day flag changes."
         )
     return "\n".join(lines)
 

@@ -7,11 +7,11 @@ from typing import Sequence
 
 from sqlalchemy.engine import Connection
 
-from .. import catalog, database, queue, registry, reports, resync, rights, state_config
+from .. import catalog, database, queue, registry, reports, resync, rights, state_config, text_table
 from ..errors import ResyncError
 from ..registry import District
 from . import site_databases
-from .generator import describe, generate
+from .generator import DEMO_SCHOOLS, DEMO_STUDENTS, describe, generate
 
 #: The three demo districts `make demo` registers: code and name.
 DEMO_DISTRICTS = (("01", "Abbott"), ("02", "Campus"), ("03", "Cedar Valley"))
@@ -19,9 +19,6 @@ DEMO_DISTRICTS = (("01", "Abbott"), ("02", "Campus"), ("03", "Cedar Valley"))
 #: read-only analyst. Roles of the server: `resync db url --user NAME` logs in as one.
 DEMO_USERS = (("state_admin", rights.ADMIN, ()), ("abbott_admin", rights.WRITE, ("01",)),
               ("analyst", rights.READ, ()))
-#: Small enough that `make demo` takes seconds after install.
-DEMO_SCHOOLS = 3
-DEMO_STUDENTS = 300
 
 
 def select_districts(conn: Connection, codes: Sequence[str] = (), first: int | None = None) -> list[District]:
@@ -83,6 +80,10 @@ def build_state_tables(url: str, districts: list[District], school_year: int) ->
     return {"objects": len(plan.objects), "school_year": school_year, "summary": result.summary()}
 
 
+def _percent(rate) -> str | None:
+    return None if rate is None else f"{rate:.1%}"
+
+
 def describe_setup(summary: dict) -> str:
     lines = [f"State database: {summary['database']}",
              f"District sites: {summary['site_server']} (one database per district)",
@@ -91,14 +92,15 @@ def describe_setup(summary: dict) -> str:
         lines.append(f"State tables: {summary['state']['summary']}")
     if summary.get("reports"):
         lines.append(f"Attendance reports (schema {reports.REPORTS_SCHEMA}), school year so far:")
-        lines.append(f"  {'district':<8}  {'ADA':>7}  {'ADM':>7}  {'attendance':>10}  {'chronically absent':>18}")
-        for row in summary["reports"]:
-            chronic = row["chronic_absence_rate"]
-            lines.append(f"  {row['district_id']:<8}  {row['ada']:>7}  {row['adm']:>7}  {row['attendance_rate']:>10.1%}"
-                         f"  {'-' if chronic is None else format(chronic, '.1%'):>18}")
+        rows = [{"district": r["district_id"], "ADA": r["ada"], "ADM": r["adm"],
+                 "attendance": _percent(r["attendance_rate"]), "chronically absent": _percent(r["chronic_absence_rate"])}
+                for r in summary["reports"]]
+        lines.append(text_table.render(rows, ["district", "ADA", "ADM", "attendance", "chronically absent"],
+                                       right=["attendance", "chronically absent"], indent=2))
     if summary.get("users"):
         lines.append("Users (act as one with RESYNC_DATABASE_URL=\"$(resync db url --user NAME)\"):")
-        for user in summary["users"]:
-            scope = "every district" if user["districts"] is None else "district " + ", ".join(user["districts"])
-            lines.append(f"  {user['name']:<13} {user['right']}, {scope}")
+        rows = [{"user": u["name"], "right": u["right"],
+                 "districts": "every district" if u["districts"] is None else ", ".join(u["districts"])}
+                for u in summary["users"]]
+        lines.append(text_table.render(rows, ["user", "right", "districts"], indent=2))
     return "\n".join(lines)

@@ -19,7 +19,7 @@ import time
 from datetime import date
 from typing import Sequence
 
-from .. import database, migrations
+from .. import database, migrations, text_table
 from ..errors import ResyncError
 from ..registry import District
 from . import clock, loader, site_databases
@@ -27,7 +27,13 @@ from .district_year import build_district_year
 from .school_year import current_school_year, school_year_label
 
 
-def generate(url: str, districts: Sequence[District], *, schools: int = 3, students: int = 600,
+#: Per district, by default (`demo generate` and `demo setup` alike): small enough that `make demo`
+#: takes seconds after install.
+DEMO_SCHOOLS = 3
+DEMO_STUDENTS = 300
+
+
+def generate(url: str, districts: Sequence[District], *, schools: int = DEMO_SCHOOLS, students: int = DEMO_STUDENTS,
              school_year: int | None = None, seed: int = 1, as_of: date | None = None) -> dict:
     """Generate and load one school year per district; returns a summary (see `describe`)."""
     if not districts:
@@ -80,16 +86,10 @@ def describe(summary: dict) -> str:
         f"School year {school_year_label(summary['school_year'])} as of {summary['as_of']} (seed {summary['seed']}): "
         + (f"attendance through {through}." if through else "no attendance yet, school has not started.")
     ]
-    header = ("district", "schools", "students", "student-days", "attendance rows")
-    rows = [(f"{r['code']} {r['name']}", r["schools"], r["students"], r["student_days"], r["attendance_rows"])
-            for r in summary["districts"]]
-    totals = summary["totals"]
+    columns = ["district", "schools", "students", "student_days", "attendance_rows"]
+    rows = [{**r, "district": f"{r['code']} {r['name']}"} for r in summary["districts"]]
     if len(rows) > 1:
-        rows.append(("total", totals["schools"], totals["students"], totals["student_days"],
-                     totals["attendance_rows"]))
-    cells = [header] + [(name, *(f"{n:,}" for n in numbers)) for name, *numbers in rows]
-    widths = [max(len(str(row[i])) for row in cells) for i in range(len(header))]
-    for row in cells:
-        lines.append("  ".join([str(row[0]).ljust(widths[0])]
-                               + [str(v).rjust(w) for v, w in zip(row[1:], widths[1:])]))
+        rows.append({**summary["totals"], "district": "total"})
+    lines.append(text_table.render(rows, columns, headers={"student_days": "student-days",
+                                                           "attendance_rows": "attendance rows"}))
     return "\n".join(lines)
