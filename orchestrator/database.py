@@ -47,7 +47,7 @@ def start_embedded(pgdata: Path | None = None) -> str:
     """
     import pgserver
 
-    pgdata = pgdata or settings.embedded_pgdata()
+    pgdata = pgdata or settings.home_folder("pgdata")
     pgdata.mkdir(parents=True, exist_ok=True)
     try:
         server = pgserver.get_server(pgdata, cleanup_mode=None)
@@ -83,6 +83,7 @@ def database_url(start: bool = True) -> str:
     """
     url = settings.configured_database_url()
     if url:
+        parse_url(url)
         return url
     running = embedded_status()
     if running:
@@ -92,38 +93,82 @@ def database_url(start: bool = True) -> str:
     return start_embedded()
 
 
+_NOT_A_URL = ("The database URL is not a PostgreSQL URL such as postgresql://user:password@host:5432/db"
+              " (RESYNC_DATABASE_URL sets it).")
+
+
+def parse_url(url: str) -> URL:
+    """`url` parsed; anything but a PostgreSQL URL is a ResyncError (RESYNC_DATABASE_URL is typed
+    by people). The message does not repeat the URL: it may hold a password."""
+    try:
+        parsed = make_url(url)
+    except (sa.exc.ArgumentError, ValueError) as exc:  # no scheme; a port that is not a number
+        raise ResyncError(_NOT_A_URL) from exc
+    if parsed.drivername.split("+")[0] not in ("postgresql", "postgres"):
+        raise ResyncError(_NOT_A_URL)
+    return parsed
+
+
 def sqlalchemy_url(url: str) -> URL:
-    parsed = make_url(url)
-    return parsed.set(drivername="postgresql+psycopg")
+    return parse_url(url).set(drivername="postgresql+psycopg")
 
 
-def libpq_parts(url: str) -> dict[str, str]:
-    """host, port, user, password and database of a URL, as libpq (and dbt's profile) wants them."""
-    parsed = make_url(url)
-    host = parsed.query.get("host") or parsed.host or "localhost"
-    if isinstance(host, tuple):
-        host = host[0]
-    return {
-        "host": str(host),
-        "port": str(parsed.port or 5432),
-        "user": parsed.username or "postgres",
-        "password": parsed.password or "",
-        "database": parsed.database or "postgres",
-    }
+def display_url(url: str) -> str:
+    """`url` without its password (in the authority or as a `password` option): safe to print."""
+    parsed = parse_url(url)._replace(password=None).difference_update_query(["password"])
+    return parsed.render_as_string(hide_password=False)
+
+
+#: The URL's libpq options that dbt's profile passes itself, and the variables it reads them from
+#: (dbt_project/profiles.yml): dbt gives libpq these explicitly, overriding libpq's variables.
+_PROFILE_OPTIONS = {
+    "host": "RESYNC_PGHOST", "port": "RESYNC_PGPORT", "user": "RESYNC_PGUSER", "password": "RESYNC_PGPASSWORD",
+    "dbname": "RESYNC_PGDATABASE", "connect_timeout": "RESYNC_PGCONNECT_TIMEOUT",
+    "keepalives_idle": "RESYNC_PGKEEPALIVES_IDLE", "application_name": "RESYNC_URL_APPNAME",
+}
+#: Every other libpq option, as the environment variable libpq reads it from when a connection
+#: does not set it (dbt-postgres does not): so the sessions that move the data keep the URL's
+#: sslmode, certificates, `options=-c ...` and the rest.
+_LIBPQ_VARIABLES = {
+    "hostaddr": "PGHOSTADDR", "passfile": "PGPASSFILE", "service": "PGSERVICE", "options": "PGOPTIONS",
+    "client_encoding": "PGCLIENTENCODING", "sslmode": "PGSSLMODE", "sslnegotiation": "PGSSLNEGOTIATION",
+    "sslcompression": "PGSSLCOMPRESSION", "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY",
+    "sslrootcert": "PGSSLROOTCERT", "sslcrl": "PGSSLCRL", "sslcrldir": "PGSSLCRLDIR", "sslsni": "PGSSLSNI",
+    "ssl_min_protocol_version": "PGSSLMINPROTOCOLVERSION", "ssl_max_protocol_version": "PGSSLMAXPROTOCOLVERSION",
+    "requirepeer": "PGREQUIREPEER", "require_auth": "PGREQUIREAUTH", "channel_binding": "PGCHANNELBINDING",
+    "gssencmode": "PGGSSENCMODE", "gssdelegation": "PGGSSDELEGATION", "gsslib": "PGGSSLIB",
+    "krbsrvname": "PGKRBSRVNAME", "target_session_attrs": "PGTARGETSESSIONATTRS",
+    "load_balance_hosts": "PGLOADBALANCEHOSTS",
+}
+
+
+def _option_text(value) -> str:
+    # A URL may repeat an option (host=a&host=b); libpq takes such lists comma-separated.
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 def dbt_environment(url: str) -> dict[str, str]:
-    """The variables dbt_project/profiles.yml reads, so dbt hits the same database as the CLI."""
-    parts = libpq_parts(url)
-    return {
-        "RESYNC_PGHOST": parts["host"],
-        "RESYNC_PGPORT": parts["port"],
-        "RESYNC_PGUSER": parts["user"],
-        "RESYNC_PGPASSWORD": parts["password"],
-        "RESYNC_PGDATABASE": parts["database"],
-        "RESYNC_STATE_SCHEMA": settings.STATE_SCHEMA,
-        "DBT_PROFILES_DIR": str(settings.dbt_project_dir()),
-    }
+    """The variables dbt_project/profiles.yml and libpq read, so dbt's sessions connect exactly as
+    the CLI's do: the same server and database, and every libpq option of the URL."""
+    parsed = parse_url(url)
+    options = {key: _option_text(value) for key, value in parsed.query.items()}
+    authority = {"host": parsed.host, "port": parsed.port, "user": parsed.username,
+                 "password": parsed.password, "dbname": parsed.database}
+    options.update({key: str(value) for key, value in authority.items() if value not in (None, "")})
+    if "," in options.get("host", ""):
+        raise ResyncError("dbt connects to one host: the database URL names several.")
+    unknown = sorted(set(options) - set(_PROFILE_OPTIONS) - set(_LIBPQ_VARIABLES))
+    if unknown:
+        raise ResyncError(
+            f"dbt's sessions cannot be given the database URL's option {', '.join(unknown)} (libpq reads"
+            " no variable for it): set it in a connection service file and name it with service=.")
+    defaults = {"host": "localhost", "port": "5432", "user": "postgres", "password": "", "dbname": "postgres"}
+    environment = {variable: options.get(key, defaults.get(key))
+                   for key, variable in _PROFILE_OPTIONS.items() if key in options or key in defaults}
+    environment.update({variable: options[key] for key, variable in _LIBPQ_VARIABLES.items() if key in options})
+    environment["RESYNC_STATE_SCHEMA"] = settings.STATE_SCHEMA
+    environment["DBT_PROFILES_DIR"] = str(settings.dbt_project_dir())
+    return environment
 
 
 # --- connections ---------------------------------------------------------------------------
@@ -190,7 +235,7 @@ def transaction(url: str | None = None) -> Iterator[Connection]:
 
 def libpq_url(url: str) -> str:
     """`url` as libpq reads it: a SQLAlchemy form such as postgresql+psycopg://... works too."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return parse_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def connect(url: str, **kwargs):
