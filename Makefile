@@ -13,8 +13,15 @@ $(BIN)/resync: pyproject.toml
 
 install: $(BIN)/resync
 
+# The last lines say what to try next: tests/test_readme.py runs them as printed.
 demo: install
 	$(BIN)/resync demo setup
+	@echo ""
+	@echo "Next, activate the virtualenv (once per shell):  source $(VENV)/bin/activate"
+	@echo "then try:"
+	@echo "  resync run -d 01 -o AttendanceExcuse --dry-run    # the plan, and the dbt command that does it"
+	@echo "  resync run -d 01 -o AttendanceExcuse              # the same, now (it asks first)"
+	@echo "  resync demo change && resync aggregate            # a school day of changes, then the nightly aggregation"
 
 test: install
 	$(BIN)/python -m pytest -q
