@@ -49,8 +49,9 @@ def setup(url: str, *, students: int = DEMO_STUDENTS, schools: int = DEMO_SCHOOL
         districts = [registry.get(conn, code) for code, _ in DEMO_DISTRICTS]
         users = [u.as_dict() for u in add_users(conn)]
     summary = {
-        "database": url,
-        "site_server": site_server,
+        # Printed: never a password.
+        "database": database.display_url(url),
+        "site_server": database.display_url(site_server),
         "users": users,
         "generated": generate(url, districts, schools=schools, students=students,
                               school_year=school_year, seed=seed, as_of=as_of),
