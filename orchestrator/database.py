@@ -7,6 +7,7 @@ import logging
 import warnings
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -115,8 +116,7 @@ def sqlalchemy_url(url: str) -> URL:
 
 def display_url(url: str) -> str:
     """`url` without its password (in the authority or as a `password` option): safe to print."""
-    parsed = parse_url(url)._replace(password=None).difference_update_query(["password"])
-    return parsed.render_as_string(hide_password=False)
+    return _libpq_text(parse_url(url)._replace(password=None).difference_update_query(["password"]))
 
 
 #: The URL's libpq options that dbt's profile passes itself, and the variables it reads them from
@@ -235,7 +235,17 @@ def transaction(url: str | None = None) -> Iterator[Connection]:
 
 def libpq_url(url: str) -> str:
     """`url` as libpq reads it: a SQLAlchemy form such as postgresql+psycopg://... works too."""
-    return parse_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return _libpq_text(parse_url(url))
+
+
+def _libpq_text(parsed: URL) -> str:
+    """`parsed` written out for libpq. SQLAlchemy writes a space in an option as `+`, which libpq
+    keeps as a plus (options=-c+search_path=x fails): here every option value is %-encoded."""
+    options = "&".join(f"{quote(key, safe='')}={quote(value, safe='')}"
+                       for key, values in parsed.query.items()
+                       for value in (values if isinstance(values, tuple) else (values,)))
+    base = parsed.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
+    return base + (f"?{options}" if options else "")
 
 
 def connect(url: str, **kwargs):

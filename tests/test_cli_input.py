@@ -139,7 +139,8 @@ def test_input_errors_with_json_are_a_json_document(generated_url, cli):
 
 def test_more_commands_speak_json(generated_url, cli):
     added = cli("district", "add", "05", "--name", "Eastwood", "--json")
-    assert json.loads(added.stdout) == {"code": "05", "name": "Eastwood", "schema_name": "district_05"}
+    assert json.loads(added.stdout) == {"code": "05", "name": "Eastwood", "schema_name": "district_05",
+                                        "site_url": None, "source": "schema district_05"}
     removed = cli("district", "remove", "05", "--json")
     assert json.loads(removed.stdout)["code"] == "05"
     assert json.loads(cli("db", "url", "--json").stdout) == {"url": generated_url}

@@ -48,7 +48,7 @@ def test_start_status_url_stop(resync_home, cli):
     assert "export RESYNC_PGDATABASE=postgres" in exports and "export DBT_PROFILES_DIR=" in exports
 
     stopped = json.loads(cli("db", "stop", "--json").output)
-    assert stopped == {"stopped": True, "pgdata": str(resync_home / "pgdata")}
+    assert stopped == {"stopped": True, "pgdata": str(resync_home / "pgdata"), "sites_stopped": True}
     again = cli("db", "stop")
     assert again.exit_code == 1 and again.output.strip() == "Error: The embedded database is not running."
 
@@ -111,7 +111,7 @@ def test_every_libpq_option_of_the_url_reaches_dbt(database_url):
         registry.add(conn, "01", "Abbott")
     # options=-c ... is a libpq option dbt's profile has no field for: a read-only session shows it arrived.
     read_only = _with_options(database_url, options="-c default_transaction_read_only=on")
-    refused = dbt(read_only, "run", "--select", "district", expect_success=False)
+    refused = dbt(read_only, "run", "--select", "district", expect_success=False, pull_first=False)
     assert not refused.success and "read-only transaction" in refused.error
     assert dbt(database_url, "run", "--select", "district").success  # the same run without the option
     environment = database.dbt_environment(_with_options(

@@ -3,7 +3,8 @@
 One bash session, as a person following the README top to bottom: the virtualenv activated as
 the README says, then what `make demo` prints to try, then every line of the README's `sh` blocks
 in order, each of which must exit 0. Against a scratch database set up the way `make demo` sets up
-its own (`resync demo setup`, with fewer students), through RESYNC_DATABASE_URL.
+its own (`resync demo setup`, with fewer students), through RESYNC_DATABASE_URL, with the
+district sites on the test's site server (RESYNC_SITES_URL).
 
 Optional parts of a synopsis (`[--json]`, `[-d CODE ...]`) are left out, as typed without them.
 The lines not run are those below, each for its reason.
@@ -33,7 +34,8 @@ NOT_RUN = [
     (r"^resync worker\b", "runs until stopped (tests/test_worker.py runs workers)"),
     (r"--wait\b", "waits for a worker (tests/test_requests.py)"),
     (r"^resync demo (setup|generate)\b", "regenerates every district: make demo's work, done once below"),
-    (r"--schema eastwood_replica", "needs a replicated schema of one's own (tests/test_state_models.py)"),
+    (r"^resync district add .*--schema \w+_replica", "needs a replicated schema of one's own (tests/test_state_models.py)"),
+    (r"^resync district add .*--url ", "needs a district server of one's own (tests/test_pull.py)"),
     (r"\b(ID|CODE|NAME|DATE)\b", "a placeholder to fill in"),
     # Slow (a fresh dbt process re-parses for new vars and runs every model); the same dbt
     # commands run in tests/test_state_models.py, and `dbt run ... --select reports` below shows
@@ -66,7 +68,7 @@ def _reason_not_run(line: str) -> str | None:
     return next((reason for pattern, reason in NOT_RUN if re.search(pattern, line)), None)
 
 
-def test_the_readme_lines_work_as_typed_after_make_demo(database_url, tmp_path):
+def test_the_readme_lines_work_as_typed_after_make_demo(database_url, demo_sites, tmp_path):
     activate = Path(sys.executable).parent / "activate"
     if not activate.exists():
         pytest.skip("the tests do not run in a virtualenv, so there is none to activate")

@@ -266,40 +266,38 @@ def test_every_state_table_enforces_the_key_its_yml_declares(state_url):
         _assert_keys_enforced(state_url)
 
 
-def _drop_source_key(url: str, schema: str, table: str, column: str) -> None:
-    """As a replicated or foreign schema may be: the source table without its key constraint."""
-    _execute(url, f"alter table {schema}.{table} drop constraint {table}_pkey cascade",
-             f"alter table {schema}.{table} alter column {column} drop not null")
+def _landing_without_key(url: str, table: str, column: str) -> None:
+    """The landing table without its key constraint: the pulls refuse a NULL or duplicate key at a
+    district, so only a landing changed by hand (or a bug) can hold one. The state must refuse it too."""
+    _execute(url, f"alter table landing.{table} drop constraint {table}_pkey",
+             f"alter table landing.{table} alter column {column} drop not null")
 
 
-_FIRST_EXCUSE = "(select min(excuse_id) from district_01.attendance_excuse)"
+_FIRST_EXCUSE = "(select min(excuse_id) from landing.attendance_excuse where district_id = '01')"
 
 
 @pytest.mark.parametrize("key, violated", [
-    # A NULL key, then a duplicate key, in a district's source: copied, the state would hold them.
     ("null", "not-null constraint"),
-    ("(select max(excuse_id) from district_01.attendance_excuse)", "unique constraint"),
+    ("(select max(excuse_id) from landing.attendance_excuse where district_id = '01')", "unique constraint"),
 ])
-def test_a_null_or_duplicate_source_key_fails_the_resync_and_changes_nothing(state_url, key, violated):
-    _drop_source_key(state_url, "district_01", "attendance_excuse", "excuse_id")
-    _execute(state_url, "update district_01.attendance_excuse set description = 'changed'",
-             f"update district_01.attendance_excuse set excuse_id = {key} where excuse_id = {_FIRST_EXCUSE}")
+def test_a_null_or_duplicate_key_fails_a_plain_dbt_run_and_changes_nothing(state_url, key, violated):
+    _landing_without_key(state_url, "attendance_excuse", "excuse_id")
+    _execute(state_url, "update landing.attendance_excuse set description = 'changed' where district_id = '01'",
+             f"update landing.attendance_excuse set excuse_id = {key}"
+             f" where district_id = '01' and excuse_id = {_FIRST_EXCUSE}")
     before = checksums(state_url)
-    with database.transaction(state_url) as conn:
-        plan = resync.build_plan(conn, ["01"], ["AttendanceExcuse"], False, SCHOOL_YEAR)
-    result = resync.execute(plan, state_url)
-    assert not result.ok
-    assert "AttendanceExcuse failed for district 01 and was rolled back" in result.error
-    assert violated in result.error
+    result = run(state_url, "run", "--select", "attendance_excuse", districts=["01"], expect_success=False,
+                 pull_first=False)
+    assert not result.success and violated in result.error
     assert checksums(state_url) == before  # the district's old rows are back, nothing else moved
 
 
 def test_a_first_build_with_a_null_key_leaves_no_table(state_url):
-    _drop_source_key(state_url, "district_01", "school", "school_id")
-    _execute(state_url, "update district_01.school set school_id = null"
-                        " where school_id = (select min(school_id) from district_01.school)",
+    _landing_without_key(state_url, "school", "school_id")
+    _execute(state_url, "update landing.school set school_id = null where district_id = '01'"
+                        " and school_id = (select min(school_id) from landing.school where district_id = '01')",
              "drop table state.school cascade")
-    result = run(state_url, "run", "--select", "school", expect_success=False)
+    result = run(state_url, "run", "--select", "school", expect_success=False, pull_first=False)
     assert not result.success and 'column "school_id" of relation "school" contains null values' in result.error
     with database.transaction(state_url) as conn:
         assert conn.execute(sa.text("select to_regclass('state.school')")).scalar() is None

@@ -78,8 +78,7 @@ def apply_changes(url: str, districts: Sequence[District], *, days: int = 1, see
     attendance with them): one that does not, registered with data of its own, is refused by
     name before anything changes.
     """
-    with database.transaction(url) as conn:
-        foreign = [d for d in districts if not _has_generated_codes(conn, d)]
+    foreign = [d for d in districts if not _has_generated_codes(url, d)]
     if foreign:
         raise ResyncError(
             f"District{'s' if len(foreign) > 1 else ''} {', '.join(f'{d.code} {d.name}' for d in foreign)}"
@@ -106,12 +105,14 @@ def apply_changes(url: str, districts: Sequence[District], *, days: int = 1, see
     }
 
 
-def _has_generated_codes(conn: Connection, district: District) -> bool:
-    missing = conn.execute(sa.text(
-        "select exists (select from {s}.calendar c where cardinality(cast(:codes as text[])) > (select count(distinct x.code)"
-        " from {s}.attendance_excuse x where x.calendar_id = c.calendar_id and x.code = any(cast(:codes as text[]))))"
-        .replace("{s}", sql.Identifier(district.schema_name).as_string(None))),
-        {"codes": sorted(EXCUSES_BY_CODE)}).scalar()
+def _has_generated_codes(url: str, district: District) -> bool:
+    with database.transaction(url) as state_conn, \
+            site_databases.district_source(state_conn, district) as (conn, schema):
+        missing = conn.execute(sa.text(
+            "select exists (select from {s}.calendar c where cardinality(cast(:codes as text[]))"
+            " > (select count(distinct x.code) from {s}.attendance_excuse x"
+            " where x.calendar_id = c.calendar_id and x.code = any(cast(:codes as text[]))))"
+            .replace("{s}", sql.Identifier(schema).as_string(None))), {"codes": sorted(EXCUSES_BY_CODE)}).scalar()
     return not missing
 
 
