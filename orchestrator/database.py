@@ -48,8 +48,7 @@ def start_embedded(pgdata: Path | None = None) -> str:
     """
     import pgserver
 
-    pgdata = pgdata or settings.home_folder("pgdata")
-    pgdata.mkdir(parents=True, exist_ok=True)
+    pgdata = settings.writable_folder(pgdata or settings.embedded_pgdata())
     try:
         server = pgserver.get_server(pgdata, cleanup_mode=None)
     except Exception as exc:  # pgserver raises plain subprocess errors

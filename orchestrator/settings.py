@@ -40,9 +40,13 @@ def resync_home() -> Path:
 
 
 def home_folder(*parts: str) -> Path:
-    """A folder under RESYNC_HOME, created when missing; one that cannot be created or written
-    is a ResyncError naming RESYNC_HOME (not a traceback from whatever first writes there)."""
-    folder = resync_home().joinpath(*parts)
+    """A folder under RESYNC_HOME, created when missing (see writable_folder)."""
+    return writable_folder(resync_home().joinpath(*parts))
+
+
+def writable_folder(folder: Path) -> Path:
+    """`folder`, created when missing; one that cannot be created or written is a ResyncError
+    (naming RESYNC_HOME when it lies there), not a traceback from whatever first writes there."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         usable = os.access(folder, os.W_OK | os.X_OK)
@@ -50,10 +54,13 @@ def home_folder(*parts: str) -> Path:
         usable, reason = False, exc.strerror or str(exc)
     else:
         reason = "permission denied"
-    if not usable:
-        raise ResyncError(f"RESYNC_HOME ({resync_home()}) cannot hold {'/'.join(parts)}: {reason};"
+    if usable:
+        return folder
+    home = resync_home()
+    if folder.is_relative_to(home):
+        raise ResyncError(f"RESYNC_HOME ({home}) cannot hold {folder.relative_to(home)}: {reason};"
                           " point RESYNC_HOME at a folder you can write to.")
-    return folder
+    raise ResyncError(f"The folder {folder} cannot be used: {reason}.")
 
 
 def embedded_pgdata() -> Path:

@@ -127,3 +127,11 @@ def test_an_option_dbt_cannot_be_given_is_refused(database_url, monkeypatch, cli
     result = cli("db", "env")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.startswith("Error: dbt's sessions cannot be given the database URL's option keepalives_count")
+
+
+def test_an_option_with_spaces_reaches_the_cli_sessions_too(database_url):
+    # SQLAlchemy writes the space as '+', which libpq keeps: the server refused "-c+search_path".
+    url = _with_options(database_url, options="-c search_path=probe -c statement_timeout=4321")
+    with database.connect(url) as conn:
+        assert conn.execute("show statement_timeout").fetchone()[0] == "4321ms"
+        assert conn.execute("show search_path").fetchone()[0] == "probe"
