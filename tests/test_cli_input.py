@@ -69,16 +69,16 @@ def test_seconds_must_be_a_finite_number(database_url, cli, args):
 
 
 @pytest.mark.parametrize("name, message", [
-    ("", "--as '' names nobody"),
-    ("   ", "--as '' names nobody"),
-    ("alice\rbob   2026-01-01 00:00:00  succeeded", "The name given to --as 'alice\\rbob"),
-    ("alice\nbob", "The name given to --as 'alice\\nbob' holds a line break"),
-    ("a" * 120_000, "The name given to --as is 120,000 characters long; at most 200 are allowed."),
+    ("", "Invalid value for '--as': '' names nobody"),
+    ("   ", "Invalid value for '--as': '' names nobody"),
+    ("alice\rbob   2026-01-01 00:00:00  succeeded", "Invalid value for '--as': The name 'alice\\rbob"),
+    ("alice\nbob", "Invalid value for '--as': The name 'alice\\nbob' holds a line break"),
+    ("a" * 120_000, "Invalid value for '--as': The name is 120,000 characters long; at most 200 are allowed."),
 ])
 def test_a_requester_name_is_one_line_of_text(generated_url, cli, name, message):
     for args in (("request", "-d", "01", "-o", "Calendar", "--as", name), ("inbox", "--as", name),
-                 ("cancel", "1", "--as", name)):
-        assert message in _one_sentence(cli(*args)), args
+                 ("cancel", "1", "--as", name), ("schedule", "run-now", "weekly", "--as", name)):
+        assert message in _one_sentence(cli(*args), exit_code=2), args
     assert _rows(generated_url, "request") == 0  # nothing queued
 
 

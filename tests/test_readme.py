@@ -7,6 +7,7 @@ its own (`resync demo setup`, with fewer students), through RESYNC_DATABASE_URL,
 district sites on the test's site server (RESYNC_SITES_URL).
 
 Optional parts of a synopsis (`[--json]`, `[-d CODE ...]`) are left out, as typed without them.
+A line whose comment shows a refusal (`# Error: ...`) must fail with that message.
 The lines not run are those below, each for its reason.
 """
 
@@ -42,6 +43,8 @@ NOT_RUN = [
     # that a plain dbt run reaches the database after `eval "$(resync db env)"`.
     (r"^dbt (build|run .*(--full-refresh|--select \+))", "slow: runs many models (tests/test_state_models.py)"),
 ]
+#: A line the README shows being refused: `command   # Error: the sentence` (or psql's `ERROR:`).
+REFUSAL = re.compile(r"#\s*(?:Error|ERROR):\s*(.+)$")
 #: `[-...]` and `[UPPER...]` groups: a synopsis's optional parts (not JSON such as `["01"]`).
 OPTIONAL = re.compile(r"\s+\[(?:-|[A-Z])[^\]]*\]")
 
@@ -89,8 +92,15 @@ def test_the_readme_lines_work_as_typed_after_make_demo(database_url, demo_sites
     for line in suggestions + typed:
         # The line on a line of its own (a trailing `# comment` ends with it), answering "y" when
         # `resync run` asks before it changes anything, as a person would.
-        script += [f"printf '%s\\n' {shlex.quote('$ ' + line)}", "{ " + line, "} <<< y",
-                   f"[ $? -eq 0 ] || {{ echo {shlex.quote('FAILED: ' + line)}; exit 1; }}"]
+        script += [f"printf '%s\\n' {shlex.quote('$ ' + line)}"]
+        refusal = REFUSAL.search(line)
+        if refusal is None:
+            script += ["{ " + line, "} <<< y", f"[ $? -eq 0 ] || {{ echo {shlex.quote('FAILED: ' + line)}; exit 1; }}"]
+        else:  # the README shows a refusal: the line must fail, with that message
+            expected = " ".join(refusal.group(1).split())
+            script += ["out=$({ " + line, "} <<< y 2>&1)", 'status=$?; printf "%s\\n" "$out"',
+                       f"[ $status -ne 0 ] && tr -s ' ' <<< \"$out\" | grep -qF -- {shlex.quote(expected)}"
+                       f" || {{ echo {shlex.quote('FAILED (not refused as shown): ' + line)}; exit 1; }}"]
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith(("RESYNC_PG", "PG", "DBT_", "VIRTUAL_ENV"))}
     # A fresh shell: the venv not on PATH yet, nothing of the test session's dbt set-up.
