@@ -71,7 +71,8 @@ def resolve(name: str) -> CampusObject:
 
 
 def with_dependencies(objects: list[CampusObject]) -> list[CampusObject]:
-    """The objects and all their ancestors, parents first (the catalog's order is topological)."""
+    """The objects and all their ancestors, parents first in the catalog's order (dbt runs them in
+    its own: resync.in_run_order)."""
     index = by_campus_name()
     wanted: set[str] = set()
     stack = [o.campus_name for o in objects]
@@ -81,9 +82,3 @@ def with_dependencies(objects: list[CampusObject]) -> list[CampusObject]:
             wanted.add(name)
             stack.extend(index[name].parents)
     return [o for o in load() if o.campus_name in wanted]
-
-
-def in_run_order(objects: list[CampusObject]) -> list[CampusObject]:
-    """The given objects without duplicates, parents before children."""
-    names = {o.campus_name for o in objects}
-    return [o for o in load() if o.campus_name in names]

@@ -74,6 +74,7 @@ class Invocation:
     nodes: list[NodeResult] = field(default_factory=list)
     error: str | None = None  # why dbt stopped before or outside any node, if it did
     manifest_source: str = ""  # memory, disk or parse: how warm the call started
+    interrupted: bool = False  # stopped by Ctrl-C (KeyboardInterrupt): `nodes` are those that ended
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -216,15 +217,10 @@ def _load_from_disk(fingerprint: str) -> _CachedManifest | None:
 
 
 def _save_to_disk(fingerprint: str, cached: _CachedManifest) -> None:
-    """Write the pickle atomically: other processes may be reading the same folder."""
     folder = _manifest_cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{fingerprint}.{os.getpid()}.{threading.get_ident()}.tmp"
-    with partial.open("wb") as handle:
-        pickle.dump(cached, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    partial.replace(folder / f"{fingerprint}.pickle")
-    for stale in folder.glob("*.pickle"):  # one project version is enough to keep
-        if stale.stem != fingerprint:
+    _write_atomically(folder / f"{fingerprint}.pickle", pickle.dumps(cached, protocol=pickle.HIGHEST_PROTOCOL))
+    for stale in [*folder.glob("*.pickle"), *folder.glob("*.order.json")]:  # one project version is enough
+        if not stale.name.startswith(fingerprint + "."):
             stale.unlink(missing_ok=True)
 
 
@@ -331,13 +327,18 @@ def _node_callback(on_node: Callable[[NodeEvent], None]) -> Callable[[Any], None
         if name == "NodeStart":
             on_node(NodeEvent("start", info.node_name, info.unique_id))
             return
-        outcome = msg.data.run_result
-        rows = dict(outcome.adapter_response).get("rows_affected")
-        on_node(NodeEvent("finish", info.node_name, info.unique_id, _status(info.node_status),
-                          seconds=round(outcome.execution_time, 3),
-                          rows_affected=int(rows) if isinstance(rows, float) and rows >= 0 else None))
+        status, seconds, rows = _finish_details(msg)
+        on_node(NodeEvent("finish", info.node_name, info.unique_id, status, seconds=seconds, rows_affected=rows))
 
     return callback
+
+
+def _finish_details(msg: Any) -> tuple[str, float, int | None]:
+    """Status, seconds and the adapter's row count of a NodeFinished event."""
+    outcome = msg.data.run_result
+    rows = dict(outcome.adapter_response).get("rows_affected")
+    return (_status(msg.data.node_info.node_status), round(outcome.execution_time, 3),
+            int(rows) if isinstance(rows, float) and rows >= 0 else None)
 
 
 def _status(raw: Any) -> str:
@@ -346,25 +347,33 @@ def _status(raw: Any) -> str:
 
 
 class _FailureCollector:
-    """Which nodes failed, and why, as dbt's events tell it.
+    """Which nodes failed, and why, as dbt's events tell it; and which ended at all.
 
     With --fail-fast dbt cancels the run on the first failure and reports every node it had
     selected, the failed one included, as "skipped due to fail_fast"; its events still say
-    which node failed and why.
+    which node failed and why. Stopped by Ctrl-C, dbt returns no results at all: the events
+    are then the only record of what committed (a node's NodeFinished follows its commit).
     """
 
     def __init__(self) -> None:
         self.failed: dict[str, str | None] = {}  # model name -> message
+        self.started: dict[str, str] = {}  # model name -> unique_id, in start order
+        self.finished: dict[str, tuple[str, float, int | None]] = {}  # model -> status, seconds, rows
 
     def __call__(self, msg: Any) -> None:
         name = msg.info.name
-        if name not in ("NodeFinished", "CatchableExceptionOnRun", "RunResultError"):
+        if name not in ("NodeStart", "NodeFinished", "CatchableExceptionOnRun", "RunResultError"):
             return
         if not msg.data.HasField("node_info") or not msg.data.node_info.node_name:
             return
         node = msg.data.node_info.node_name
+        if name == "NodeStart":
+            if msg.data.node_info.resource_type == "model":
+                self.started[node] = msg.data.node_info.unique_id
+            return
         if name == "NodeFinished":
-            if _status(msg.data.node_info.node_status) == "error":
+            self.finished[node] = _finish_details(msg)
+            if self.finished[node][0] == "error":
                 self.failed.setdefault(node, None)
             return
         text = msg.data.exc if name == "CatchableExceptionOnRun" else msg.data.msg
@@ -374,6 +383,17 @@ class _FailureCollector:
     def first(self) -> tuple[str, str | None] | None:
         """The node that failed first, and its message."""
         return next(iter(self.failed.items()), None)
+
+    def ended_nodes(self) -> list["NodeResult"]:
+        """The nodes that ended, as the events tell (for a run dbt returned no results of)."""
+        nodes = []
+        for model, unique_id in self.started.items():
+            status, seconds, rows = self.finished.get(model, ("error", 0.0, None))
+            message = self.failed.get(model) or ("stopped while it ran and rolled back"
+                                                 if model not in self.finished else None)
+            nodes.append(NodeResult(model=model, unique_id=unique_id, status=status, seconds=seconds,
+                                    rows_affected=rows, message=message))
+        return nodes
 
 
 def _node_results(run_result: Any, failures: _FailureCollector) -> list[NodeResult]:
@@ -423,9 +443,12 @@ def invoke(
         callbacks = [failures] + ([_node_callback(on_node)] if on_node else [])
         runner = dbtRunner(manifest=manifest, callbacks=callbacks)
         result = runner.invoke(_common_args(command, write_json) + rest)
-        nodes = _node_results(result.result, failures)
+        interrupted = isinstance(result.exception, KeyboardInterrupt)
+        nodes = failures.ended_nodes() if interrupted else _node_results(result.result, failures)
         error = None
-        if not result.success:
+        if interrupted:
+            error = "stopped by an interrupt (Ctrl-C)"
+        elif not result.success:
             failed = [n for n in nodes if n.status == "error"]
             if result.exception is not None:
                 error = _exception_sentence(result.exception)
@@ -437,7 +460,7 @@ def invoke(
                 error = "dbt reported a failure without a message"
         return Invocation(
             args=list(args), success=bool(result.success), seconds=round(time.perf_counter() - started, 3),
-            nodes=nodes, error=error, manifest_source=source,
+            nodes=nodes, error=error, manifest_source=source, interrupted=interrupted,
         )
 
 
@@ -497,3 +520,73 @@ def project_graph(url: str | None = None) -> ProjectGraph:
     _graphs.clear()
     _graphs[fingerprint] = graph
     return graph
+
+
+# --- the run order -------------------------------------------------------------------------
+
+_orders: dict[tuple[str, tuple[str, ...]], list[str]] = {}  # (fingerprint, selection) -> models
+
+
+def run_order(select: list[str], url: str | None = None) -> list[str]:
+    """The models `dbt run --select <select>` runs, in the order it runs them (one thread).
+
+    dbt's own graph and queue decide it (depth in the selected subgraph, then unique id), so a plan
+    lists its objects exactly as the run will take them. Kept per project fingerprint in memory
+    and next to the cached manifest, so a fresh process need not load the manifest to plan.
+    """
+    select = sorted(select)  # the order of --select arguments changes nothing
+    fingerprint = project_fingerprint()
+    key = (fingerprint, tuple(select))
+    if key in _orders:
+        return _orders[key]
+    path = _manifest_cache_dir() / f"{fingerprint}.order.json"
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError):
+        stored = {}
+    name = " ".join(select)
+    if not isinstance(stored.get(name), list):
+        stored[name] = _order_from_graph(select, url)
+        _write_atomically(path, json.dumps(stored))
+    _orders[key] = stored[name]
+    return stored[name]
+
+
+def _order_from_graph(select: list[str], url: str | None) -> list[str]:
+    from argparse import Namespace
+
+    from dbt.compilation import Linker
+    from dbt.flags import get_flags, set_flags
+    from dbt.graph import Graph, ResourceTypeSelector, parse_difference
+    from dbt.node_types import NodeType
+
+    url = url or settings.configured_database_url()
+    # A parse reads no database: without a configured one, profiles.yml's defaults do.
+    environment = database.dbt_environment(url) if url else {}
+    with _lock, _environment(environment):
+        manifest, _ = _manifest_for(environment.get("RESYNC_PGDATABASE", "postgres"))
+        linker = Linker()
+        linker.link_graph(manifest)
+        saved = get_flags()
+        # Selection reads one global flag; a dbt invocation sets all of them itself.
+        set_flags(Namespace(INDIRECT_SELECTION="eager"))
+        try:
+            selector = ResourceTypeSelector(Graph(linker.graph), manifest, previous_state=None,
+                                            resource_types=[NodeType.Model])
+            queue = selector.get_graph_queue(parse_difference(select, None))
+        finally:
+            set_flags(saved)
+        order = []
+        while not queue.empty():  # as dbt's one worker thread takes them: next, then done
+            node = queue.get(block=False)
+            order.append(node.name)
+            queue.mark_done(node.unique_id)
+        return order
+
+
+def _write_atomically(path: Path, data: str | bytes) -> None:
+    """Write a cache file whole or not at all: other processes may be reading the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    partial.write_bytes(data.encode() if isinstance(data, str) else data)
+    partial.replace(path)

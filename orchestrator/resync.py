@@ -135,9 +135,10 @@ def build_plan(
         raise ResyncError("Choose at least one object with -o OBJECT; `resync objects` lists them.")
     if not districts:
         raise ResyncError("Choose at least one district with -d CODE; `resync district list` shows them.")
-    requested = catalog.in_run_order([catalog.resolve(name) for name in objects])
+    requested = list(dict.fromkeys(catalog.resolve(name) for name in objects))
     chosen = _registered_districts(conn, districts)
-    planned = catalog.with_dependencies(requested) if check_dependencies else requested
+    planned = in_run_order(requested, check_dependencies)
+    requested = [o for o in planned if o in requested]
 
     config = state_config.load()
     _check_subscribed(config, requested, planned)
@@ -161,6 +162,19 @@ def build_plan(
         full_refresh=full_refresh,
         pull_tables=tuple(pulls.tables_read([o.model_name for o in planned])),
     )
+
+
+def in_run_order(objects: list[CampusObject], check_dependencies: bool) -> list[CampusObject]:
+    """What a run of `objects` replaces (with every parent when check_dependencies), in the order
+    dbt runs it: dbt's graph decides, so the plan, the progress and the results agree with the run."""
+    prefix = "+" if check_dependencies else ""
+    order = dbt_invoker.run_order([prefix + o.model_name for o in objects])
+    wanted = catalog.with_dependencies(objects) if check_dependencies else objects
+    by_model = {o.model_name: o for o in wanted}
+    missing = sorted(by_model.keys() - set(order))
+    if missing:  # tests/test_lineage.py keeps the catalog and the models equal
+        raise ResyncError(f"The dbt project has no model {', '.join(missing)} that the catalog lists.")
+    return [by_model[model] for model in order if model in by_model]
 
 
 def _registered_districts(conn: Connection, codes: list[str]) -> list[registry.District]:
@@ -261,6 +275,7 @@ class ResyncResult:
     seconds: float = 0.0
     manifest_source: str = ""
     pulls: list = field(default_factory=list)  # sites.pull.DistrictPull per district
+    interrupted: bool = False  # stopped by Ctrl-C: `objects` say exactly what committed
 
     @property
     def ok(self) -> bool:
@@ -277,6 +292,7 @@ class ResyncResult:
             "advice": self.advice,
             "summary": self.summary(),
             "seconds": self.seconds,
+            "interrupted": self.interrupted,
         }
 
     def summary(self) -> str:
@@ -356,6 +372,7 @@ def execute(
         plan=plan, objects=results, error=" ".join(errors) if errors else None, missing_parents=orphans,
         seconds=round(time.perf_counter() - started, 3),
         manifest_source=invocation.manifest_source if invocation else "", pulls=pulled,
+        interrupted=bool(invocation and invocation.interrupted),
     )
 
 
@@ -411,9 +428,10 @@ def _object_statuses(plan: ResyncPlan, invocation: dbt_invoker.Invocation) -> di
     statuses = {}
     for obj in plan.objects:
         node = nodes.get(obj.model_name)
-        # No result: --fail-fast stopped the run before this object.
+        # No result: --fail-fast (or an interrupt) stopped the run before this object.
         statuses[obj.campus_name] = node.status if node and node.status in (SUCCESS, ERROR) else SKIPPED
-    if not invocation.success and ERROR not in statuses.values():
+    # Interrupted, the nodes are exactly what ended: what committed, and the one rolled back if any.
+    if not invocation.success and not invocation.interrupted and ERROR not in statuses.values():
         unfinished = next((name for name, status in statuses.items() if status != SUCCESS), None)
         if unfinished:
             statuses[unfinished] = ERROR
@@ -434,6 +452,8 @@ def _rows_in_scope(conn: Connection, obj: CampusObject, plan: ResyncPlan) -> dic
 # compiled code at ..."; the reason is what a person needs.
 def _error_sentence(plan: ResyncPlan, invocation: dbt_invoker.Invocation, statuses: dict[str, str]) -> str:
     failed = next((name for name, status in statuses.items() if status == ERROR), None)
+    if invocation.interrupted:
+        return _stopped_sentence(statuses, failed)
     if failed is None:  # dbt failed, yet every object finished (a later step such as a hook)
         return f"dbt failed after the objects finished: {dbt_invoker.short_reason(invocation.error)}."
     message = invocation.error or ""
@@ -450,3 +470,15 @@ def _error_sentence(plan: ResyncPlan, invocation: dbt_invoker.Invocation, status
     return (f"{failed} failed for {where} and was rolled back ({dbt_invoker.short_reason(message)});"
             f" {finished} object{'s' if finished != 1 else ''} before it finished and"
             f" {skipped} {'were' if skipped != 1 else 'was'} skipped.")
+
+
+def _stopped_sentence(statuses: dict[str, str], rolled_back: str | None) -> str:
+    """What an interrupted run left: the objects that committed stay, the one in progress is gone."""
+    finished = [name for name, status in statuses.items() if status == SUCCESS]
+    skipped = sum(1 for status in statuses.values() if status == SKIPPED)
+    parts = [f"Stopped: {len(finished)} object{'s' if len(finished) != 1 else ''} had finished and"
+             f" stay{'s' if len(finished) == 1 else ''} replaced"]
+    if rolled_back:
+        parts.append(f"{rolled_back}, in progress, was rolled back")
+    parts.append(f"{skipped} {'were' if skipped != 1 else 'was'} not started")
+    return "; ".join(parts) + "."

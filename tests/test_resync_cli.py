@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -321,3 +323,84 @@ def test_counts_read_the_same_in_every_table_and_summary(cli, generated_url):
     assert f": {rows:,} rows in" in result.output and str(rows) not in result.output
     again = cli("aggregate", "-d", "01", *IN_YEAR, "--refresh")
     assert f"{rows:,} rows written, {rows:,} deleted" in again.output
+
+
+# --- run order and stopping ----------------------------------------------------------------
+
+def test_plan_progress_results_and_tree_follow_the_order_dbt_runs(cli, generated_url):
+    with database.transaction(generated_url) as conn:
+        plan = resync.build_plan(conn, ["01"], ["Enrollment"], True, YEAR)
+    planned = [o.campus_name for o in plan.objects]
+    # dbt takes PersonIdentity right after District (same depth as School); the catalog lists it later.
+    assert planned[:2] == ["District", "PersonIdentity"] and planned[-1] == "Enrollment"
+    started = []
+    result = resync.execute(plan, on_progress=lambda e: started.append(e.object) if e.kind == "start" else None)
+    assert result.ok, result.error
+    assert started == planned
+    assert [r.object for r in result.objects] == planned
+    tree = _json(cli("objects", "--tree", "Enrollment", "--json"))
+    assert [o["object"] for o in tree["runs"]] == planned
+
+
+def test_a_failure_message_agrees_with_the_table(cli, generated_url):
+    with database.transaction(generated_url) as conn:
+        conn.execute(sa.text("alter table district_02.school_month rename to school_month_gone"))
+    result = cli("run", *IN_YEAR, "-d", "01", "-d", "02", "-o", "Calendar", "-o", "SchoolMonth", "-o", "Day",
+                 "--yes", "--json")
+    document = _json(result)
+    order = list(dict.fromkeys(r["object"] for r in document["objects"]))
+    assert order == [o["object"] for o in document["plan"]["objects"]]
+    statuses = {k[0]: r["status"] for k, r in _by_object(document).items()}
+    failed = order.index("SchoolMonth")
+    # Every object listed before the failed one finished, every one after it was skipped.
+    assert [statuses[o] for o in order] == ["success"] * failed + ["error"] + ["skipped"] * (len(order) - failed - 1)
+    assert document["error"].startswith("SchoolMonth failed for district 02 and was rolled back")
+    finished, skipped = failed, len(order) - failed - 1
+    assert document["error"].endswith(f"{finished} objects before it finished and {skipped}"
+                                      f" {'was' if skipped == 1 else 'were'} skipped.")
+
+
+def _waiting_run_sessions(url: str) -> list:
+    return _query(url, "select pid from pg_stat_activity where datname = current_database()"
+                       " and application_name = 'state_resync' and wait_event_type = 'Lock'")
+
+
+def test_ctrl_c_stops_promptly_and_reports_exactly_what_committed(cli, generated_url):
+    from queue_helpers import RowLocks, wait_until
+
+    args = ["run", *IN_YEAR, "-d", "01", "-d", "02", "-o", "Day", "--check-dependencies", "--yes"]
+    assert cli(*args).exit_code == 0  # every state table exists; the next run replaces their rows
+    before = _scalar(generated_url, "select txid_current()")
+    held = RowLocks(generated_url, "state.calendar", "02")  # Calendar's replacement waits on these rows
+    try:
+        process = subprocess.Popen([sys.executable, "-c", "from orchestrator.cli import main; main()", *args, "--json"],
+                                   cwd=settings.project_dir(), env=dict(os.environ), text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: _waiting_run_sessions(generated_url) or process.poll() is not None, 120,
+                       "the run to wait on the held Calendar rows")
+            assert process.poll() is None, process.communicate()
+            process.send_signal(signal.SIGINT)
+            interrupted_at = time.monotonic()
+            out, err = process.communicate(timeout=60)
+            took = time.monotonic() - interrupted_at
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(30)
+    finally:
+        held.release()
+    assert process.returncode == 130, err
+    assert "Stopping" in err and took < 15, (took, err)
+    document = json.loads(out)
+    assert document["interrupted"] is True and document["ok"] is False
+    reported = {k[0]: r["status"] for k, r in _by_object(document).items()}
+    assert reported == {"District": "success", "School": "success", "Calendar": "error",
+                        "ScheduleStructure": "skipped", "PeriodSchedule": "skipped", "Day": "skipped"}
+    assert "Error: Stopped: 2 objects had finished and stay replaced; Calendar, in progress, was rolled back;" \
+           " 3 were not started." in err
+    # What the database committed: tables whose rows this run rewrote (a newer transaction id).
+    committed = {o.campus_name for o in catalog.load() if o.model_name in _state_tables(generated_url)
+                 and _scalar(generated_url, f'select bool_and(xmin::text::bigint > :b) from state."{o.model_name}"',
+                             b=before)}
+    assert committed == {name for name, status in reported.items() if status == "success"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import catalog, state_config
+from .. import catalog, resync, state_config
 from .common import emit_json, json_option, table
 
 
@@ -33,7 +33,7 @@ def objects(tree_of: str | None, as_json: bool) -> None:
     if tree_of is not None:  # `--tree ''` is an unknown object, not the plain list
         chosen = catalog.resolve(tree_of)
         rows = [_row(o, config) | {"added_by_dependencies": o != chosen}
-                for o in catalog.with_dependencies([chosen])]
+                for o in resync.in_run_order([chosen], check_dependencies=True)]
         if as_json:
             emit_json({"object": chosen.campus_name, "state": config.name, "runs": rows})
             return

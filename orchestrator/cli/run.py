@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+from typing import Iterator
 
 import click
 
@@ -115,14 +118,34 @@ def run(districts, objects, check_dependencies, school_year, full_refresh, dry_r
         click.echo(plan.describe(), err=as_json)
     if not yes and not _confirmed(as_json):
         raise ResyncError("Cancelled: nothing was changed.")
-    with _ProgressDisplay(len(plan.objects), quiet=as_json) as progress:
+    with _stopping_on_interrupt(), _ProgressDisplay(len(plan.objects), quiet=as_json) as progress:
         result = resync.execute(plan, on_progress=progress)
     if as_json:
         emit_json(result.as_dict())  # its "ok" and "error" say how it went: one document only
-        if not result.ok:
-            click.echo(f"Error: {result.error or 'The resync did not finish.'}", err=True)
-            raise SystemExit(1)
-        return
-    _echo_results(result)
+    else:
+        _echo_results(result)
+    if result.interrupted:
+        click.echo(f"Error: {result.error}", err=True)
+        sys.exit(130)
+    if not result.ok and as_json:
+        click.echo(f"Error: {result.error or 'The resync did not finish.'}", err=True)
+        raise SystemExit(1)
     if not result.ok:
         raise ResyncError(result.error or "The resync did not finish.")
+
+
+@contextlib.contextmanager
+def _stopping_on_interrupt() -> Iterator[None]:
+    """Ctrl-C during a run: say so at once; dbt cancels the statement in progress (rolled back)
+    and the run reports what committed. A second Ctrl-C interrupts without waiting."""
+    def stop(signum, frame) -> None:
+        click.echo("Stopping: rolling back the object in progress; objects already replaced stay replaced.",
+                   err=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
