@@ -67,13 +67,14 @@ def _rows_summary(results: dict | None) -> str:
     return f"{total:,} rows replaced." if isinstance(total, int) else ""
 
 
-def send(conn: Connection, request: "Request") -> Notification:
-    """Store the notification of a finished request for its requester and publish it."""
+def send(conn: Connection, request: "Request", *, recipient: str | None = None) -> Notification:
+    """Store the notification of a finished request for `recipient` (its requester unless said)
+    and publish it."""
     message = message_for(request)
     row = conn.execute(sa.text(
         f"insert into {_T}.notification (recipient, request_id, status, message)"
         " values (:r, :q, :s, :m) returning id, recipient, request_id, status, message, created_at, read_at"
-    ), {"r": request.requested_by, "q": request.id, "s": request.status, "m": message}).one()
+    ), {"r": recipient or request.requested_by, "q": request.id, "s": request.status, "m": message}).one()
     notification = Notification(**row._mapping)
     # The id alone: anyone may LISTEN; the text is read under row-level security (recipient only).
     conn.execute(sa.text("select pg_notify(:c, :p)"), {"c": NOTIFICATION_CHANNEL, "p": str(notification.id)})

@@ -15,6 +15,7 @@ the migration files it ships, recorded in the tool's schema_migration table like
 from __future__ import annotations
 
 import contextlib
+import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -30,6 +31,8 @@ QUEUE_SCHEMA = "resync_queue"
 REQUESTS_QUEUE = "requests"
 #: Queue of the short jobs that turn a due schedule into a request.
 SCHEDULES_QUEUE = "schedules"
+#: The task that runs a request (declared in orchestrator.worker; queue_request names it too).
+RUN_REQUEST_TASK = "resync.run_request"
 
 _MIGRATION_PREFIX = "procrastinate/"
 
@@ -116,6 +119,9 @@ _SERVICE_ROLE_GRANTS = f"""
     grant all on all sequences in schema {QUEUE_SCHEMA} to resync_worker;
     grant execute on all functions in schema {QUEUE_SCHEMA} to resync_worker;
     grant select on {QUEUE_SCHEMA}.procrastinate_workers to resync_read;
+    -- Each worker's allowance (sql/tool/050_worker.sql, older than the roles of 060).
+    grant select on "{settings.TOOL_SCHEMA}".worker to resync_read;
+    grant insert, update, delete on "{settings.TOOL_SCHEMA}".worker to resync_worker;
 """
 
 
@@ -132,6 +138,13 @@ _OUR_ADDITIONS = {
     """,
     # A queue installed before rights existed gets the service role's grants (listed below).
     _MIGRATION_PREFIX + "resync_02_service_role": "select 1",
+    # Nor when a job scheduled for later is made due now (a request whose locks were freed).
+    _MIGRATION_PREFIX + "resync_03_notify_jobs_made_due": """
+        create trigger resync_notify_job_made_due
+            after update of scheduled_at on procrastinate_jobs
+            for each row when (new.status = 'todo' and old.scheduled_at > now() and new.scheduled_at <= now())
+            execute procedure procrastinate_notify_queue_job_inserted_v1();
+    """,
 }
 
 
@@ -171,6 +184,23 @@ def driver_connection(conn: Connection) -> Any:
 
 # --- jobs ----------------------------------------------------------------------------------
 
+def defer_request(conn: Connection, request_id: int, *, scheduled_at: datetime.datetime) -> int:
+    """Queue a request's job again, not fetched before `scheduled_at` (the worker's side: a
+    request waiting for another's locks). A new request's job is deferred by resync.queue_request."""
+    from procrastinate import types
+
+    job = types.JobToDefer(queue_name=REQUESTS_QUEUE, task_name=RUN_REQUEST_TASK, priority=0, lock=None,
+                           queueing_lock=None, args={"request_id": request_id}, scheduled_at=scheduled_at)
+    return run_query(conn, "defer_jobs", jobs=[job])[0]["id"]
+
+
+def make_due_now(conn: Connection, job_ids: list[int]) -> None:
+    """Jobs scheduled for later become due now; idle workers are woken (resync_03 trigger)."""
+    with queue_search_path(conn):
+        conn.execute(sa.text("update procrastinate_jobs set scheduled_at = now()"
+                             " where id = any(:ids) and status = 'todo' and scheduled_at > now()"), {"ids": job_ids})
+
+
 #: Runs procrastinate's own queries on a connection we pass (never opens a pool of its own).
 _on_our_connection = procrastinate.SyncPsycopgConnector()
 
@@ -193,11 +223,58 @@ def requests_without_live_job(conn: Connection) -> list[int]:
         )).scalars())
 
 
-def live_workers(conn: Connection, stalled_after: float = 30.0) -> int:
-    """Workers whose heartbeat is fresher than `stalled_after` seconds (0 before any was started)."""
+# --- workers and their allowances ----------------------------------------------------------
+#
+# procrastinate presumes a worker dead when its heartbeat is older than the *detecting* worker's
+# stalled_worker_timeout, and prunes it; a worker started with a short timeout would then requeue
+# the jobs of a healthy worker that beats less often. So each worker records its own allowance
+# (resync.worker, sql/tool/050_worker.sql) and a heartbeat is stale only past its owner's.
+
+#: The allowance of a worker that has not recorded one (yet): the default --stalled-after.
+DEFAULT_STALLED_AFTER = 30.0
+
+_ALLOWANCE = (f"coalesce((select a.stalled_after_seconds from \"{settings.TOOL_SCHEMA}\".worker a"
+              " where a.queue_worker_id = w.id), :default)")
+
+
+def record_worker(conn: Connection, queue_worker_id: int, *, name: str, heartbeat: float, stalled_after: float) -> None:
+    conn.execute(sa.text(
+        f'insert into "{settings.TOOL_SCHEMA}".worker (queue_worker_id, name, heartbeat_seconds, stalled_after_seconds)'
+        " values (:id, :n, :h, :s) on conflict (queue_worker_id) do update set name = excluded.name,"
+        " heartbeat_seconds = excluded.heartbeat_seconds, stalled_after_seconds = excluded.stalled_after_seconds"
+    ), {"id": queue_worker_id, "n": name, "h": heartbeat, "s": stalled_after})
+
+
+def stalled_jobs(conn: Connection) -> list[dict]:
+    """Running jobs whose worker is gone or silent for longer than that worker's own allowance."""
+    with queue_search_path(conn):
+        rows = conn.execute(sa.text(
+            "select j.id, j.args, j.worker_id from procrastinate_jobs j"
+            " left join procrastinate_workers w on w.id = j.worker_id"
+            " where j.status = 'doing' and (w.id is null"
+            f" or w.last_heartbeat < now() - make_interval(secs => {_ALLOWANCE})) order by j.id"
+        ), {"default": DEFAULT_STALLED_AFTER})
+        return [dict(r._mapping) for r in rows]
+
+
+def prune_silent_workers(conn: Connection) -> None:
+    """Forget workers silent past their own allowance (their jobs are requeued first), and the
+    allowances of workers that are gone."""
+    with queue_search_path(conn):
+        conn.execute(sa.text(
+            "delete from procrastinate_workers w"
+            f" where w.last_heartbeat < now() - make_interval(secs => {_ALLOWANCE})"), {"default": DEFAULT_STALLED_AFTER})
+        conn.execute(sa.text(
+            f'delete from "{settings.TOOL_SCHEMA}".worker a'
+            " where not exists (select 1 from procrastinate_workers w where w.id = a.queue_worker_id)"))
+
+
+def live_workers(conn: Connection) -> int:
+    """Workers whose heartbeat is within their own allowance (0 before any was started)."""
     if conn.execute(sa.text("select to_regclass(:t)"), {"t": f"{QUEUE_SCHEMA}.procrastinate_workers"}).scalar() is None:
         return 0
     with queue_search_path(conn):
         return int(conn.execute(sa.text(
-            "select count(*) from procrastinate_workers"
-            " where last_heartbeat > now() - make_interval(secs => :s)"), {"s": stalled_after}).scalar())
+            "select count(*) from procrastinate_workers w"
+            f" where w.last_heartbeat >= now() - make_interval(secs => {_ALLOWANCE})"),
+            {"default": DEFAULT_STALLED_AFTER}).scalar())

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import sqlalchemy as sa
@@ -70,6 +70,19 @@ class Request:
     def finished(self) -> bool:
         return self.status in FINISHED
 
+    @property
+    def waiting_for(self) -> int | None:
+        """The request whose locks this queued one waits for, when known."""
+        if self.status != QUEUED:
+            return None
+        waited = (self.progress or {}).get("waiting_for")
+        return waited if isinstance(waited, int) else None
+
+    @property
+    def state(self) -> str:
+        """The status as a person reads it: `waiting for request 4` rather than `queued`."""
+        return f"waiting for request {self.waiting_for}" if self.waiting_for else self.status
+
     def as_dict(self) -> dict:
         return asdict(self)
 
@@ -99,6 +112,11 @@ def describe_selection(kind: str, selection: dict) -> str:
     return f"{objects}{deps} {where}{year}{full}"
 
 
+def schedule_requester(name: str) -> str:
+    """Who a schedule's own runs are requested by (a run-now names the person who asked)."""
+    return f"schedule:{name}"
+
+
 # --- queueing ------------------------------------------------------------------------------
 
 def submit_resync(conn: Connection, *, districts: list[str], objects: list[str], check_dependencies: bool,
@@ -108,16 +126,24 @@ def submit_resync(conn: Connection, *, districts: list[str], objects: list[str],
 
     The requester is the login role; `requested_by` names another (administrators, schedules).
     """
-    from . import resync
-
-    rights.check_request(conn, districts)  # first: may the caller request these districts at all
     selection = {
         "districts": list(districts), "objects": list(objects), "check_dependencies": bool(check_dependencies),
         "school_year": school_year, "full_refresh": bool(full_refresh),
     }
-    plan = resync.build_plan(conn, list(districts), list(objects), bool(check_dependencies), school_year,
-                             full_refresh=bool(full_refresh))
+    plan = plan_resync(conn, districts=districts, objects=objects, check_dependencies=check_dependencies,
+                       school_year=school_year, full_refresh=full_refresh)
     return _queue(conn, "resync", selection, plan.as_dict(), requested_by, schedule_name)
+
+
+def plan_resync(conn: Connection, *, districts: list[str], objects: list[str], check_dependencies: bool,
+                school_year: int | None, full_refresh: bool = False) -> Any:
+    """The plan a resync request would run, checked as submit_resync checks it; queues nothing
+    (what `resync request` shows before it asks)."""
+    from . import resync
+
+    rights.check_request(conn, districts)  # first: may the caller request these districts at all
+    return resync.build_plan(conn, list(districts), list(objects), bool(check_dependencies), school_year,
+                             full_refresh=bool(full_refresh))
 
 
 def submit_aggregation(conn: Connection, *, districts: list[str] | None, refresh: bool,
@@ -230,6 +256,39 @@ def record_progress(conn: Connection, request_id: int, progress: dict) -> None:
     _publish(conn, request_id)
 
 
+def wait_for_locks(conn: Connection, request_id: int, *, holder: int | None, pair: tuple[str, str],
+                   retry_after: float) -> bool:
+    """Put a running request back in the queue until an overlapping one ends; its worker goes free.
+
+    A new job, due in `retry_after` seconds, carries it; the holder's worker wakes it sooner
+    (wake_waiters) once it has released its locks. The start did not count as an attempt.
+    False (and nothing done) when a cancel was asked for meanwhile: the caller ends it.
+    """
+    if get(conn, request_id, for_update=True).cancel_requested_at is not None:
+        return False
+    district, model = pair
+    who = f"request {holder}" if holder else "another request"
+    progress = {"message": f"waiting for {who}, which is replacing {model} of district {district}",
+                "waiting_for": holder, "district": district, "object": model}
+    job_id = queue.defer_request(conn, request_id, scheduled_at=datetime.now(timezone.utc) + timedelta(seconds=retry_after))
+    conn.execute(sa.text(
+        f"update {_T}.request set status = 'queued', attempts = attempts - 1, job_id = :j,"
+        " progress = cast(:p as jsonb) where id = :id and status = 'running'"
+    ), {"j": job_id, "p": json.dumps(progress), "id": request_id})
+    _publish(conn, request_id)
+    return True
+
+
+def wake_waiters(conn: Connection, request_id: int) -> int:
+    """Make the requests waiting for `request_id`'s locks due now; returns how many there were."""
+    jobs = list(conn.execute(sa.text(
+        f"select job_id from {_T}.request where status = 'queued' and job_id is not null"
+        " and (progress->>'waiting_for')::bigint = :id"), {"id": request_id}).scalars())
+    if jobs:
+        queue.make_due_now(conn, jobs)
+    return len(jobs)
+
+
 def requeue(conn: Connection, request_id: int, *, reason: str, count_attempt: bool) -> None:
     """Put a running request back in the queue (its job is requeued by the caller).
 
@@ -252,9 +311,18 @@ def finish(conn: Connection, request_id: int, status: str, *, results: dict | No
     ), {"s": status, "r": json.dumps(results, default=str) if results is not None else None, "e": error,
         "id": request_id})
     request = get(conn, request_id)
-    notifications.send(conn, request)
+    notifications.send(conn, request, recipient=_recipient(conn, request))
     _publish(conn, request_id)
     return request
+
+
+def _recipient(conn: Connection, request: Request) -> str:
+    """Who is told: the requester; for a schedule's own run, the schedule's owner (who set it)."""
+    if request.schedule_name and request.requested_by == schedule_requester(request.schedule_name):
+        from . import schedules  # schedules queues requests: imported here, not at the top
+
+        return schedules.owner(conn, request.schedule_name) or request.requested_by
+    return request.requested_by
 
 
 def _publish(conn: Connection, request_id: int) -> None:

@@ -22,6 +22,7 @@ import asyncio
 import datetime
 import functools
 import logging
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -55,21 +56,47 @@ class Schedule:
     updated_by: str | None
     last_due_at: datetime.datetime | None
     last_request_id: int | None
-    last_outcome: str | None
+    last_outcome: str | None  # as recorded when it last came due
+    last_request_status: str | None = None  # the last request's status now
 
     @property
     def requester(self) -> str:
-        return f"schedule:{self.name}"
+        return requests.schedule_requester(self.name)
+
+    @property
+    def owner(self) -> str | None:
+        """Who set it last: the person told of each scheduled run's outcome."""
+        return self.updated_by
+
+    @property
+    def problem(self) -> str | None:
+        """Why the cron can never come due (a row written by hand), else None."""
+        try:
+            validate_cron(self.cron)
+            zone_named(self.timezone)
+        except ResyncError as exc:
+            return str(exc)
+        return None
 
     def next_due(self, after: datetime.datetime | None = None) -> datetime.datetime | None:
-        if not self.enabled:
+        if not self.enabled or self.problem:
             return None
         zone = zone_named(self.timezone)
         start = (after or datetime.datetime.now(zone)).astimezone(zone)
-        return croniter.croniter(self.cron, start).get_next(datetime.datetime)
+        return _Cron(self.cron, start).get_next(datetime.datetime)
+
+    @property
+    def outcome(self) -> str | None:
+        """The last outcome, with the status its request has now (`request 5 succeeded`)."""
+        queued = f"queued request {self.last_request_id}"
+        if self.last_outcome and self.last_outcome.startswith(queued) \
+                and self.last_request_status not in (None, requests.QUEUED):
+            return f"request {self.last_request_id} {self.last_request_status}" + self.last_outcome[len(queued):]
+        return self.last_outcome
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "next_due_at": self.next_due()}
+        return {**asdict(self), "owner": self.owner, "last_outcome": self.outcome,
+                "next_due_at": self.next_due(), "problem": self.problem}
 
 
 def zone_named(name: str) -> ZoneInfo:
@@ -80,25 +107,62 @@ def zone_named(name: str) -> ZoneInfo:
 
 
 def validate_cron(expression: str) -> str:
-    """Five fields (minute hour day month weekday), or six with seconds last, as procrastinate reads them."""
+    """Five fields (minute hour day month weekday), or six with seconds last, as procrastinate reads
+    them, that some date matches (`0 0 31 2 *` never comes due)."""
     expression = " ".join((expression or "").split())
     if not expression or not croniter.croniter.is_valid(expression) or len(expression.split()) not in (5, 6):
         raise ResyncError(
             f"{expression!r} is not a cron expression: give minute hour day month weekday,"
             " such as \"0 2 * * 0\" for Sundays at 02:00."
         )
+    try:
+        _Cron(expression, datetime.datetime.now(datetime.timezone.utc)).get_next(datetime.datetime)
+    except croniter.CroniterError as exc:
+        raise ResyncError(f"{expression!r} never comes due: no date matches its day and month.") from exc
     return expression
+
+
+class _Cron(croniter.croniter):
+    """croniter that comes due once at a wall-clock time the autumn DST change repeats.
+
+    An aware start time makes croniter read the cron in that time zone; on the night the clock
+    goes back it matches 01:30 twice (daylight, then standard time). A time of day fires once, as
+    cron does; a cron whose hour is `*` keeps running by the clock through the repeated hour.
+    """
+
+    def get_next(self, ret_type=None, start_time=None, update_current=True):
+        found = super().get_next(ret_type, start_time, update_current)
+        while update_current and self._repeated():
+            found = super().get_next(ret_type)
+        return found
+
+    def get_prev(self, ret_type=None, start_time=None, update_current=True):
+        found = super().get_prev(ret_type, start_time, update_current)
+        while update_current and self._repeated():
+            found = super().get_prev(ret_type)
+        return found
+
+    def _repeated(self) -> bool:
+        if self.expressions[1] == ["*"]:
+            return False
+        moment = self.get_current(datetime.datetime)
+        return moment.tzinfo is not None and moment.fold == 1 and \
+            moment.replace(fold=0).utcoffset() != moment.utcoffset()
 
 
 # --- the table -----------------------------------------------------------------------------
 
+_SELECT = (f"select s.{_COLUMNS.replace(', ', ', s.')}, r.status as last_request_status"
+           f" from {_T}.schedule s left join {_T}.request r on r.id = s.last_request_id")
+
+
 def list_all(conn: Connection) -> list[Schedule]:
-    return [Schedule(**r._mapping) for r in conn.execute(sa.text(f"select {_COLUMNS} from {_T}.schedule order by name"))]
+    return [Schedule(**r._mapping) for r in conn.execute(sa.text(f"{_SELECT} order by s.name"))]
 
 
 def get(conn: Connection, name: str, *, for_update: bool = False) -> Schedule:
     row = conn.execute(sa.text(
-        f"select {_COLUMNS} from {_T}.schedule where name = :n" + (" for update" if for_update else "")),
+        f"{_SELECT} where s.name = :n" + (" for update of s" if for_update else "")),
         {"n": name}).one_or_none()
     if row is None:
         names = ", ".join(s.name for s in list_all(conn))
@@ -106,9 +170,17 @@ def get(conn: Connection, name: str, *, for_update: bool = False) -> Schedule:
     return Schedule(**row._mapping)
 
 
+def owner(conn: Connection, name: str) -> str | None:
+    """Who is told of the outcome of the schedule's own runs (None: nobody has set it yet)."""
+    return conn.execute(sa.text(f"select updated_by from {_T}.schedule where name = :n"), {"n": name}).scalar()
+
+
 def update(conn: Connection, name: str, *, cron: str | None = None, timezone: str | None = None,
            enabled: bool | None = None, by: str) -> Schedule:
-    """Change a schedule; running workers pick the change up at once (pg_notify)."""
+    """Change a schedule and make `by` its owner; running workers pick the change up at once (pg_notify).
+
+    Only due times after the change fire: a time earlier today is next due tomorrow.
+    """
     current = get(conn, name, for_update=True)
     cron = validate_cron(cron) if cron is not None else current.cron
     if timezone is not None:
@@ -198,10 +270,16 @@ class ScheduleDeferrer:
         self.url = url
 
     def _registry(self, schedules: list[Schedule]):
+        """The enabled schedules that can come due; a broken one is logged and left out, never
+        allowed to stop the others (procrastinate's deferrer dies on the first cron that fails)."""
         task = self.app.tasks["resync.run_schedule"]
         registry_ = periodic.PeriodicRegistry()
         for schedule in schedules:
             if not schedule.enabled:
+                continue
+            if schedule.problem:
+                logger.error("Schedule %s is left out until it is fixed (`resync schedule set %s`): %s",
+                             schedule.name, schedule.name, schedule.problem)
                 continue
             key = (task.name, schedule.name)
             registry_.periodic_tasks[key] = _ZonedPeriodicTask(
@@ -215,6 +293,24 @@ class ScheduleDeferrer:
                 timezone=schedule.timezone,
             )
         return registry_
+
+    def _deferrer(self, schedules: list[Schedule], previous: periodic.PeriodicDeferrer | None):
+        """A deferrer over the table that fires only due times after each schedule's last change.
+
+        procrastinate's catch-up defers a due time up to ten minutes old when it first sees a
+        schedule (a worker that was down at 02:00 still queues the 02:00 run at 02:05). A due
+        time before the schedule was set is not one it missed: a schedule set at 10:03 for 10:00
+        is next due tomorrow, as `schedule set` says. Due times already handled carry over.
+        """
+        deferrer = periodic.PeriodicDeferrer(self._registry(schedules), **self.app.periodic_defaults)
+        by_name = {s.name: s for s in schedules}
+        for key, task in deferrer.registry.periodic_tasks.items():
+            changed = int(by_name[task.periodic_id].updated_at.timestamp())
+            if time.time() - changed <= deferrer.max_delay:
+                deferrer.last_defers[key] = changed
+            if previous and key in previous.last_defers:
+                deferrer.last_defers[key] = max(previous.last_defers[key], deferrer.last_defers.get(key, 0))
+        return deferrer
 
     def _load(self) -> list[Schedule]:
         with database.transaction(self.url) as conn:
@@ -232,6 +328,7 @@ class ScheduleDeferrer:
                 await asyncio.sleep(5)
 
     async def _run_connected(self) -> None:
+        deferrer: periodic.PeriodicDeferrer | None = None
         deferrer_task: asyncio.Task | None = None
         loaded: list[tuple] | None = None
         try:
@@ -239,21 +336,34 @@ class ScheduleDeferrer:
                 await listener.execute(f'listen "{SCHEDULE_CHANNEL}"')
                 while True:
                     schedules = await asyncio.to_thread(self._load)
-                    signature = [(s.name, s.cron, s.timezone, s.enabled) for s in schedules]
-                    if signature != loaded or (deferrer_task and deferrer_task.done()):
+                    signature = [(s.name, s.cron, s.timezone, s.enabled, s.updated_at) for s in schedules]
+                    failed = deferrer_task is not None and deferrer_task.done() and not deferrer_task.cancelled() \
+                        and deferrer_task.exception() is not None
+                    if failed:
+                        logger.error("The schedule deferrer stopped; restarting it", exc_info=deferrer_task.exception())
+                    if signature != loaded or failed:
                         if deferrer_task:
                             deferrer_task.cancel()
-                        deferrer = periodic.PeriodicDeferrer(self._registry(schedules), **self.app.periodic_defaults)
+                        deferrer = self._deferrer(schedules, deferrer)
+                        # An empty registry makes procrastinate's deferrer return at once (and say
+                        # so); the line below already says every schedule is off.
                         deferrer_task = asyncio.create_task(deferrer.worker(), name="schedule deferrer")
                         loaded = signature
-                        logger.info("Schedules: %s", ", ".join(
-                            f"{s.name} {s.cron} ({s.timezone})" if s.enabled else f"{s.name} disabled"
-                            for s in schedules))
+                        logger.info("Schedules: %s", ", ".join(_state_line(s) for s in schedules))
                     async for _ in listener.notifies(timeout=self.RELOAD_SECONDS, stop_after=1):
                         pass
         finally:
             if deferrer_task:
                 deferrer_task.cancel()
+
+
+def _state_line(schedule: Schedule) -> str:
+    if not schedule.enabled:
+        return f"{schedule.name} disabled"
+    if schedule.problem:
+        return f"{schedule.name} broken"
+    owner = f", told to {schedule.owner}" if schedule.owner else ", no owner (nobody is told)"
+    return f"{schedule.name} {schedule.cron} ({schedule.timezone}{owner})"
 
 
 @attr.dataclass(frozen=True)
@@ -265,4 +375,4 @@ class _ZonedPeriodicTask(periodic.PeriodicTask):
     @functools.cached_property
     def croniter(self) -> croniter.croniter:
         # An aware start time makes croniter do all its arithmetic in that zone.
-        return croniter.croniter(self.cron, datetime.datetime.now(ZoneInfo(self.timezone)))
+        return _Cron(self.cron, datetime.datetime.now(ZoneInfo(self.timezone)))

@@ -6,23 +6,29 @@ and the stalled-request recovery below. Several workers may run at once, on one 
 
 What a request run does (task `resync.run_request`):
 1. marks the request running (counting one attempt; a request started MAX_ATTEMPTS times fails);
-2. takes the advisory locks of every (district, object) pair it touches (orchestrator.scope_locks),
-   waiting for overlapping requests, never for unrelated ones;
+2. takes the advisory locks of every (district, object) pair it touches (orchestrator.scope_locks).
+   When an overlapping request holds one, it does not wait on it: the request goes back to the
+   queue, "waiting for request N", and the worker takes other work; N's worker makes it due
+   again the moment N has released its locks (a timer catches a holder that died);
 3. runs it in-process (resync.execute, or the attendance aggregation) on the warm manifest;
 4. stores the results and notifies the requester, in one transaction.
 
 Stopping. Cancel (`resync cancel`) reaches the worker as a procrastinate abort request (LISTEN/
 NOTIFY); SIGINT/SIGTERM make procrastinate stop fetching, wait up to the graceful timeout, then
 abort the running job. Either way a watcher thread ends the work at once: it interrupts a wait for
-locks and terminates this worker's dbt database sessions (found by their application_name), so
-PostgreSQL rolls back the object being replaced. A cancelled request ends `cancelled`; one stopped
+terminates this worker's dbt database sessions (found by their application_name), so PostgreSQL
+rolls back the object being replaced. A cancelled request ends `cancelled`; one stopped
 by a shutdown goes back to the queue without spending an attempt.
 
 Crash recovery. A worker killed outright (SIGKILL, power loss) leaves its job `doing` and its
 heartbeat ageing; PostgreSQL rolls back its open transaction when the connection drops, so every
 state table is as it was before that object's replacement. Any worker that sees the heartbeat
-older than --stalled-after seconds puts the request back in the queue (procrastinate's
-stalled-job detection), and the next free worker runs it again from the start.
+older than *that* worker's --stalled-after (each records its own, queue.record_worker) puts the
+request back in the queue, and the next free worker runs it again from the start.
+
+Logging. One line when a request starts and one when it ends, saying how (an ERROR when it
+failed); procrastinate's own per-job lines, which call a failed or cancelled request a success or
+an error with a traceback, are left out (_QueueLogFilter).
 """
 
 from __future__ import annotations
@@ -41,9 +47,11 @@ import sqlalchemy as sa
 from procrastinate import exceptions as pexc
 from procrastinate import job_context, retry
 
-from . import database, queue, requests, schedules
+from procrastinate import worker as procrastinate_worker
+
+from . import database, notifications, queue, requests, schedules
 from .errors import ResyncError
-from .scope_locks import LockWaitCancelled, ScopeLocks
+from .scope_locks import ScopeLocks
 
 logger = logging.getLogger("orchestrator.worker")
 
@@ -52,6 +60,13 @@ logger = logging.getLogger("orchestrator.worker")
 APP_NAME_VARIABLE = "RESYNC_PGAPPNAME"
 #: Any constant: one recovery pass at a time across all workers.
 _RECOVERY_LOCK = 7_310_011
+#: A request whose locks are held is looked at again after this long at the latest (its holder's
+#: worker wakes it as soon as the locks are free; this covers a holder whose worker died).
+LOCK_RETRY_SECONDS = 10.0
+#: procrastinate prunes, at start-up, every worker silent for longer than the starting worker's
+#: timeout. Pruning is ours (queue.prune_silent_workers, by each worker's own allowance), so its
+#: own is kept out of the way.
+_PROCRASTINATE_PRUNE_AFTER = 7 * 24 * 3600.0
 
 
 @dataclass
@@ -79,8 +94,9 @@ def dbt_application_name() -> str:
 
 def run(url: str, options: WorkerOptions) -> None:
     """Run a worker until stopped (or, with burst, until the queue is empty)."""
+    _QueueLogFilter.install(options.name)
     _prepare_process(url)
-    recover_stalled(url, options.stalled_after)
+    recover_stalled(url)
     asyncio.run(_serve(url, options))
 
 
@@ -106,39 +122,55 @@ async def _serve(url: str, options: WorkerOptions) -> None:
     app.perform_import_paths()
     with app.replace_connector(queue.connector_for(url)):
         async with app.open_async():
-            companions = []
+            # Built here rather than by app.run_worker_async, to learn its id in the queue.
+            worker = procrastinate_worker.Worker(
+                app=app, queues=options.queues, wait=not options.burst, concurrency=1, name=options.name,
+                update_heartbeat_interval=options.heartbeat, stalled_worker_timeout=_PROCRASTINATE_PRUNE_AFTER,
+                shutdown_graceful_timeout=options.graceful_timeout,
+                # new jobs and abort requests arrive by LISTEN/NOTIFY; polls are only a fallback
+                fetch_job_polling_interval=30.0, abort_job_polling_interval=10.0,
+                additional_context={"url": url, "worker": options.name},
+            )
+            companions = [asyncio.create_task(_record_allowance(worker, url, options))]
             if not options.burst:
-                companions.append(asyncio.create_task(_recover_forever(url, options.stalled_after)))
+                companions.append(asyncio.create_task(_recover_forever(url, options.heartbeat)))
                 if options.schedules:
                     companions.append(asyncio.create_task(schedules.ScheduleDeferrer(app, url).run()))
             try:
-                await app.run_worker_async(
-                    queues=options.queues, wait=not options.burst, concurrency=1, name=options.name,
-                    update_heartbeat_interval=options.heartbeat, stalled_worker_timeout=options.stalled_after,
-                    shutdown_graceful_timeout=options.graceful_timeout,
-                    # new jobs and abort requests arrive by LISTEN/NOTIFY; polls are only a fallback
-                    fetch_job_polling_interval=30.0, abort_job_polling_interval=10.0,
-                    additional_context={"url": url, "worker": options.name},
-                )
+                await worker.run()
             finally:
                 for task in companions:
                     task.cancel()
                 await asyncio.gather(*companions, return_exceptions=True)
 
 
+async def _record_allowance(worker: procrastinate_worker.Worker, url: str, options: WorkerOptions) -> None:
+    """As soon as the worker is registered in the queue, record how long it may stay silent."""
+    while worker.worker_id is None:
+        await asyncio.sleep(0.02)
+
+    def record() -> None:
+        with database.transaction(url) as conn:
+            queue.record_worker(conn, worker.worker_id, name=options.name, heartbeat=options.heartbeat,
+                                stalled_after=options.stalled_after)
+
+    await asyncio.to_thread(record)
+
+
 # --- stalled requests ----------------------------------------------------------------------
 
-async def _recover_forever(url: str, stalled_after: float) -> None:
+async def _recover_forever(url: str, every: float) -> None:
     while True:
-        await asyncio.sleep(max(stalled_after / 2, 0.5))
+        await asyncio.sleep(max(every, 0.5))
         try:
-            await asyncio.to_thread(recover_stalled, url, stalled_after)
+            await asyncio.to_thread(recover_stalled, url)
         except Exception:  # the database may be away for a moment: try again next time
             logger.exception("Stalled-request recovery failed")
 
 
-def recover_stalled(url: str, stalled_after: float) -> list[int]:
-    """Requeue the jobs of workers silent for `stalled_after` seconds; fail those out of attempts.
+def recover_stalled(url: str) -> list[int]:
+    """Requeue the jobs of workers silent for longer than their own allowance; fail those out of
+    attempts.
 
     Also fails a request still queued or running whose job has ended (its worker gave up on it
     after errors it could not record), so that no request waits for ever. One pass at a time
@@ -149,9 +181,7 @@ def recover_stalled(url: str, stalled_after: float) -> list[int]:
     with database.transaction(url) as conn:
         if not conn.execute(sa.text("select pg_try_advisory_xact_lock(:k)"), {"k": _RECOVERY_LOCK}).scalar():
             return []
-        stalled = queue.run_query(conn, "select_stalled_jobs_by_heartbeat", queue=None, task_name=None,
-                                  seconds_since_heartbeat=stalled_after)
-        for job in stalled:
+        for job in queue.stalled_jobs(conn):
             request_id = (job["args"] or {}).get("request_id")
             request = requests.get(conn, request_id) if request_id else None
             if request is not None and request.attempts >= requests.MAX_ATTEMPTS:
@@ -167,6 +197,7 @@ def recover_stalled(url: str, stalled_after: float) -> list[int]:
             queue.run_query(conn, "retry_job", job_id=job["id"],
                             retry_at=datetime.datetime.now(datetime.timezone.utc),
                             new_priority=None, new_queue_name=None, new_lock=None)
+        queue.prune_silent_workers(conn)
         for request_id in queue.requests_without_live_job(conn):
             requests.finish(conn, request_id, requests.FAILED, error=(
                 "Its worker could not record an outcome (see that worker's log); run it again if needed."))
@@ -176,6 +207,31 @@ def recover_stalled(url: str, stalled_after: float) -> list[int]:
 
 
 # --- the tasks -----------------------------------------------------------------------------
+
+class _QueueLogFilter(logging.Filter):
+    """Leaves out procrastinate's lines about our jobs, which our own lines say once and rightly.
+
+    procrastinate logs a job that returned as "Success" (a failed request is recorded, then the
+    job returns), an aborted one with the JobAborted traceback (an ordinary cancel), a periodic
+    deferral beside our "Schedule ... due" line, and "No periodic task found" about its own
+    deferrer, which we do not use (ours is orchestrator.schedules). Errors our tasks did not
+    expect (job_error) still show, traceback and all.
+    """
+
+    _SAID_BY_US = {"start_job", "job_success", "job_aborted", "job_aborted_retry", "periodic_task_deferred",
+                   "periodic_deferrer_no_task"}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "action", None) not in self._SAID_BY_US
+
+    @classmethod
+    def install(cls, worker_name: str) -> None:
+        # Filters apply to records of the logger they are on, not of its children: each by name.
+        for name in ("procrastinate.worker", f"procrastinate.worker.{worker_name}", "procrastinate.periodic"):
+            target = logging.getLogger(name)
+            if not any(isinstance(f, cls) for f in target.filters):
+                target.addFilter(cls())
+
 
 class _RetryPolicy(retry.BaseRetryStrategy):
     """When procrastinate runs a job again.
@@ -204,6 +260,7 @@ def run_request(context: job_context.JobContext, request_id: int) -> str:
     with database.transaction(url) as conn:
         request = requests.start(conn, request_id, worker=worker)
     if request is None:
+        logger.info("Request %s was not run: it had already ended or been cancelled", request_id)
         return "not run"
     return _RequestRun(url, request, context).run()
 
@@ -213,7 +270,7 @@ def run_schedule(context: job_context.JobContext, schedule: str, timestamp: int)
     url = context.additional_context["url"]
     due_at = datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)
     with database.transaction(url) as conn:
-        request = schedules.enqueue_run(conn, schedule, due_at=due_at)
+        request = schedules.enqueue_run(conn, schedule, due_at=due_at)  # logs the outcome
     return f"queued request {request.id}" if request else "nothing queued"
 
 
@@ -226,24 +283,30 @@ class _RequestRun:
         self.context = context
         self.stop_reason: job_context.AbortReason | None = None
         self._done = threading.Event()
-        self._locks: ScopeLocks | None = None
 
     # -- the run --
 
     def run(self) -> str:
         watcher = threading.Thread(target=self._watch, name=f"request {self.request.id} watcher", daemon=True)
         watcher.start()
+        locks: ScopeLocks | None = None
+        holding = False
         outcome: tuple[str, dict | None, str | None]
         try:
             try:
                 target = self._target()  # validates again: the registry may have changed since queueing
-                self._locks = ScopeLocks(self.url, target.pairs, application_name=dbt_application_name() + "-locks")
-                self._locks.acquire(on_wait=self._waiting_for)
+                locks = ScopeLocks(self.url, target.pairs, request_id=self.request.id)
+                busy = locks.try_acquire()
+                if busy is not None and locks.holder(busy) is None:
+                    busy = locks.try_acquire()  # its holder may just have ended: one more look
+                if busy is not None:
+                    return self._wait_for(busy, locks.holder(busy))
+                holding = True
                 with database.transaction(self.url) as conn:
                     requests.begin_work(conn, self.request.id)
+                logger.info("Request %s started (attempt %s): %s", self.request.id, self.request.attempts,
+                            self.request.describe())
                 outcome = target.run(self._progress, lambda: self.stop_reason is not None)
-            except LockWaitCancelled:
-                outcome = (requests.CANCELLED, None, None)
             except ResyncError as exc:
                 outcome = (requests.FAILED, None, str(exc))
             except Exception as exc:  # a bug or a lost database: fail the request, keep the worker
@@ -256,14 +319,36 @@ class _RequestRun:
             # Still holding the locks: the next request on these pairs starts after this one is recorded.
             return self._conclude(*outcome)
         finally:
-            if self._locks:
-                self._locks.release()
+            if locks:
+                locks.release()
+            if holding:
+                self._wake_waiters()
 
     def _target(self) -> "_Target":
         with database.transaction(self.url) as conn:
             if self.request.kind == "aggregation":
                 return _AggregationTarget.build(conn, self.request, self.url)
             return _ResyncTarget.build(conn, self.request, self.url)
+
+    def _wait_for(self, pair: tuple[str, str], holder: int | None) -> str:
+        """An overlapping request holds `pair`: back to the queue, and this worker takes other work."""
+        if self.stop_reason == job_context.AbortReason.USER_REQUEST:
+            return self._conclude(requests.CANCELLED, None, None)
+        with database.transaction(self.url) as conn:
+            waiting = requests.wait_for_locks(conn, self.request.id, holder=holder, pair=pair,
+                                              retry_after=LOCK_RETRY_SECONDS)
+        if not waiting:  # cancelled meanwhile
+            return self._conclude(requests.CANCELLED, None, None)
+        logger.info("Request %s waits for %s (%s of district %s); this worker takes other work",
+                    self.request.id, f"request {holder}" if holder else "another request", pair[1], pair[0])
+        return "waiting"
+
+    def _wake_waiters(self) -> None:
+        try:
+            with database.transaction(self.url) as conn:
+                requests.wake_waiters(conn, self.request.id)
+        except Exception:  # they are looked at again in LOCK_RETRY_SECONDS anyway
+            logger.exception("Could not wake the requests waiting for request %s", self.request.id)
 
     def _conclude(self, status: str, results: dict | None, error: str | None) -> str:
         reason = self.stop_reason
@@ -272,12 +357,19 @@ class _RequestRun:
             if stopped and reason == job_context.AbortReason.SHUTDOWN:
                 requests.requeue(conn, self.request.id, count_attempt=False,
                                  reason="Requeued: its worker was stopped; the object in progress was rolled back.")
-            elif stopped:
+                ended = None
+            elif stopped or status == requests.CANCELLED:
                 current = requests.get(conn, self.request.id)
-                requests.finish(conn, self.request.id, requests.CANCELLED, results=results,
-                                error=_cancel_sentence(current.cancel_requested_by, results))
+                ended = requests.finish(conn, self.request.id, requests.CANCELLED, results=results,
+                                        error=_cancel_sentence(current.cancel_requested_by, results))
             else:
-                requests.finish(conn, self.request.id, status, results=results, error=error)
+                ended = requests.finish(conn, self.request.id, status, results=results, error=error)
+        if ended is None:
+            logger.warning("Request %s requeued: this worker was stopped; the object in progress was rolled back",
+                           self.request.id)
+        else:  # the sentence its requester gets
+            logger.log(logging.ERROR if ended.status == requests.FAILED else logging.INFO, "%s",
+                       notifications.message_for(ended))
         if stopped:
             raise pexc.JobAborted(f"request {self.request.id} stopped ({reason.value})")
         return status
@@ -291,10 +383,6 @@ class _RequestRun:
         except Exception:  # progress is a courtesy: never let it break a run
             logger.exception("Could not record progress of request %s", self.request.id)
 
-    def _waiting_for(self, pair: tuple[str, str]) -> None:
-        district, model = pair
-        self._progress({"message": f"waiting for another request that is replacing {model} of district {district}"})
-
     # -- stopping --
 
     def _watch(self) -> None:
@@ -304,11 +392,10 @@ class _RequestRun:
             if reason is None:
                 continue
             self.stop_reason = reason
-            logger.info("Stopping request %s (%s)", self.request.id, reason.value)
+            logger.info("Stopping request %s (%s)", self.request.id,
+                        "cancelled" if reason == job_context.AbortReason.USER_REQUEST else "worker stopping")
             # Repeat until the run returns: a new dbt session may open between two passes.
             while not self._done.wait(0.2):
-                if self._locks:
-                    self._locks.cancel()
                 _terminate_dbt_sessions(self.url)
             return
 
@@ -371,7 +458,10 @@ class _ResyncTarget(_Target):
         from . import resync
 
         s = request.selection
-        plan = resync.build_plan(conn, s["districts"], s["objects"], s["check_dependencies"], s["school_year"],
+        # The school year was fixed when it was queued: one queued on June 30 still means that
+        # year when it runs on July 1.
+        year = s["school_year"] if s.get("school_year") is not None else (request.plan or {}).get("school_year")
+        plan = resync.build_plan(conn, s["districts"], s["objects"], s["check_dependencies"], year,
                                  full_refresh=s.get("full_refresh", False))
         pairs = [(d.code, o.model_name) for d in plan.districts for o in plan.objects]
         return cls(plan=plan, url=url, pairs=pairs)

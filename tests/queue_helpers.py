@@ -138,7 +138,7 @@ def worker_dbt_sessions_waiting(url: str) -> list[tuple]:
 
 def queued(cli, *args: str) -> int:
     """`resync request ... --json` through the CLI; returns the new request id."""
-    result = cli("request", *args, "--json")
+    result = cli("request", *args, "--yes", "--json")
     assert result.exit_code == 0, result.output
     return json.loads(result.output)["id"]
 

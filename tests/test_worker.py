@@ -45,7 +45,7 @@ def test_two_workers_ten_overlapping_requests(generated_url, cli, workers):
         districts = ["-d", "01"] + (["-d", "02"] if number % 3 == 0 else [])
         ids.append(queued(cli, *districts, "-o", "AttendanceExcuse", "--school-year", YEAR))
     # The tenth waits for its end, showing progress, and exits 0 when it succeeded.
-    waited = cli("request", "-d", "01", "-o", "AttendanceExcuse", "--school-year", YEAR, "--wait", "--timeout", "200")
+    waited = cli("request", "-d", "01", "-o", "AttendanceExcuse", "--school-year", YEAR, "--yes", "--wait", "--timeout", "200")
     assert waited.exit_code == 0, waited.output
     ids.append(ids[-1] + 1)
     assert f"Request {ids[-1]}: queued" in waited.output and "succeeded" in waited.output

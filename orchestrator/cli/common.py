@@ -58,6 +58,16 @@ class Seconds(click.FloatRange):
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document for machines.")
+yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+
+
+def confirmed(question: str, as_json: bool) -> bool:
+    """The original tool's OK pop-up; no answer (closed input) means no. With --json the question
+    goes to stderr, so stdout stays one JSON document."""
+    try:
+        return click.confirm(question, default=False, err=as_json)
+    except click.Abort:
+        return False
 
 
 def emit_json(data: Any) -> None:

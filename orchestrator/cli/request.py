@@ -10,7 +10,7 @@ import click
 
 from .. import database, names, notifications, queue, requests, rights
 from ..errors import ResyncError
-from .common import Seconds, emit_json, json_option, moment_text, table, tool_transaction
+from .common import Seconds, confirmed, emit_json, json_option, moment_text, table, tool_transaction, yes_option
 from .selection import selection_options
 
 
@@ -37,7 +37,7 @@ def _describe(request: requests.Request) -> str:
     lines = [f"Request {request.id}: {request.describe()}",
              f"  kind:         {request.kind}",
              f"  requested by: {request.requested_by} at {moment_text(request.requested_at)}",
-             f"  status:       {request.status}" + (f" (attempt {request.attempts})" if request.attempts else "")]
+             f"  status:       {request.state}" + (f" (attempt {request.attempts})" if request.attempts else "")]
     if request.worker:
         lines.append(f"  worker:       {request.worker}")
     if request.started_at:
@@ -77,15 +77,26 @@ def _wait_and_report(request_id: int, timeout: float | None, as_json: bool) -> N
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the request to end, showing its progress.")
 @click.option("--timeout", type=Seconds(min=0), default=None, metavar="SECONDS",
               help="With --wait: give up waiting after this long.")
+@yes_option
 @json_option
-def request(districts, objects, check_dependencies, school_year, full_refresh, as_user, wait_, timeout, as_json) -> None:
+def request(districts, objects, check_dependencies, school_year, full_refresh, as_user, wait_, timeout, yes,
+            as_json) -> None:
     """Queue a resync for a worker and return at once (the same options as `resync run`).
 
-    Everything is checked now, as `resync run` checks it: a bad request queues nothing. The
-    requester is told in `resync inbox` when it ends. Example:
+    Everything is checked now, as `resync run` checks it: a bad request queues nothing. It shows
+    the plan and asks first, like `resync run` (--yes: do not ask). The requester is told in
+    `resync inbox` when it ends. Example:
 
-        resync request -d 01 -o AttDayAggregation --check-dependencies
+        resync request -d 01 -o AttDayAggregation --check-dependencies --yes
     """
+    if not yes:
+        with tool_transaction() as conn:
+            plan = requests.plan_resync(conn, districts=list(districts), objects=list(objects),
+                                        check_dependencies=check_dependencies, school_year=school_year,
+                                        full_refresh=full_refresh)
+        click.echo(plan.describe(), err=as_json)
+        if not confirmed("Queue this resync?", as_json):
+            raise ResyncError("Cancelled: nothing was queued.")
     with tool_transaction() as conn:
         queued = requests.submit_resync(
             conn, districts=list(districts), objects=list(objects), check_dependencies=check_dependencies,
@@ -126,7 +137,7 @@ def status(request_id: int | None, as_json: bool) -> None:
 
 def _table(found: list[requests.Request]) -> str:
     rows = [{"id": r.id, "requested_by": r.requested_by, "requested_at": moment_text(r.requested_at),
-             "status": r.status, "what": r.describe()} for r in found]
+             "status": r.state, "what": r.describe()} for r in found]
     return table(rows, ["id", "requested_by", "requested_at", "status", "what"])
 
 

@@ -11,7 +11,7 @@ import click
 
 from .. import resync, rights
 from ..errors import ResyncError
-from .common import emit_json, json_option, table, tool_transaction
+from .common import confirmed, emit_json, json_option, table, tool_transaction, yes_option
 from .selection import selection_options
 
 
@@ -78,18 +78,10 @@ def _echo_results(result: resync.ResyncResult) -> None:
         click.echo(f"\n{result.summary()}")
 
 
-def _confirmed(as_json: bool) -> bool:
-    """The original tool's OK pop-up; no answer (closed input) means no."""
-    try:
-        return click.confirm("Resync now?", default=False, err=as_json)
-    except click.Abort:
-        return False
-
-
 @click.command()
 @selection_options
 @click.option("--dry-run", is_flag=True, help="Show the plan and the equivalent dbt command; change nothing.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @json_option
 def run(districts, objects, check_dependencies, school_year, full_refresh, dry_run, yes, as_json) -> None:
     """Resync objects of districts into the state now.
@@ -116,7 +108,7 @@ def run(districts, objects, check_dependencies, school_year, full_refresh, dry_r
         return
     if not as_json or not yes:
         click.echo(plan.describe(), err=as_json)
-    if not yes and not _confirmed(as_json):
+    if not yes and not confirmed("Resync now?", as_json):
         raise ResyncError("Cancelled: nothing was changed.")
     with _stopping_on_interrupt(), _ProgressDisplay(len(plan.objects), quiet=as_json) as progress:
         result = resync.execute(plan, on_progress=progress)

@@ -31,12 +31,19 @@ def list_(as_json: bool) -> None:
         emit_json([s.as_dict() for s in found])
         return
     rows = [{"name": s.name, "cron": s.cron, "timezone": s.timezone, "enabled": "yes" if s.enabled else "no",
-             "next_due": _when(s.next_due(), s.timezone), "last_due": _when(s.last_due_at, s.timezone), "last_outcome": s.last_outcome or "-"}
+             "owner": s.owner or "-", "next_due": "never" if s.problem else _when(s.next_due(), s.timezone),
+             "last_due": _when(s.last_due_at, s.timezone), "last_outcome": s.outcome or "-"}
             for s in found]
-    click.echo(table(rows, ["name", "cron", "timezone", "enabled", "next_due", "last_due", "last_outcome"]))
+    click.echo(table(rows, ["name", "cron", "timezone", "enabled", "owner", "next_due", "last_due", "last_outcome"]))
     click.echo("")
     for s in found:
         click.echo(f"{s.name}: {s.description}")
+    for s in found:
+        if s.problem:
+            click.echo(f"{s.name} never comes due: {s.problem} Fix it with `resync schedule set {s.name} CRON`.")
+    if any(not s.owner for s in found):
+        click.echo("A schedule without an owner tells nobody how its runs end: `resync schedule set NAME`"
+                   " makes you its owner.")
 
 
 @schedule.command("set")
@@ -51,7 +58,7 @@ def set_(name: str, cron: str | None, timezone: str | None, enabled: bool | None
     """Change schedule NAME, e.g. `resync schedule set weekly "0 2 * * 0"` (Sundays 02:00).
 
     CRON has five fields: minute hour day-of-month month day-of-week. Running workers apply the
-    change at once.
+    change at once. Whoever sets a schedule owns it: each of its runs ends in their inbox.
     """
     with tool_transaction() as conn:
         rights.require_admin(conn, "change schedules")
@@ -61,7 +68,8 @@ def set_(name: str, cron: str | None, timezone: str | None, enabled: bool | None
         emit_json(changed.as_dict())
         return
     state = f"next due {_when(changed.next_due(), changed.timezone)}" if changed.enabled else "disabled"
-    click.echo(f"Schedule {changed.name}: {changed.cron} ({changed.timezone}), {state}.")
+    click.echo(f"Schedule {changed.name}: {changed.cron} ({changed.timezone}), {state}; owner {changed.owner},"
+               " who is told how each run ends.")
 
 
 @schedule.command("run-now")
