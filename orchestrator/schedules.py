@@ -294,22 +294,27 @@ class ScheduleDeferrer:
             )
         return registry_
 
-    def _deferrer(self, schedules: list[Schedule], previous: periodic.PeriodicDeferrer | None):
+    def _deferrer(self, schedules: list[Schedule], previous: tuple[periodic.PeriodicDeferrer, list[Schedule]] | None):
         """A deferrer over the table that fires only due times after each schedule's last change.
 
         procrastinate's catch-up defers a due time up to ten minutes old when it first sees a
         schedule (a worker that was down at 02:00 still queues the 02:00 run at 02:05). A due
         time before the schedule was set is not one it missed: a schedule set at 10:03 for 10:00
-        is next due tomorrow, as `schedule set` says. Due times already handled carry over.
+        is next due tomorrow, as `schedule set` says. An unchanged schedule carries over the due
+        times the previous deferrer handled.
         """
         deferrer = periodic.PeriodicDeferrer(self._registry(schedules), **self.app.periodic_defaults)
         by_name = {s.name: s for s in schedules}
+        before = {s.name: s for s in previous[1]} if previous else {}
         for key, task in deferrer.registry.periodic_tasks.items():
-            changed = int(by_name[task.periodic_id].updated_at.timestamp())
+            schedule = by_name[task.periodic_id]
+            if previous and key in previous[0].last_defers and schedule.name in before \
+                    and _setting(before[schedule.name]) == _setting(schedule):
+                deferrer.last_defers[key] = previous[0].last_defers[key]
+                continue
+            changed = int(schedule.updated_at.timestamp())
             if time.time() - changed <= deferrer.max_delay:
                 deferrer.last_defers[key] = changed
-            if previous and key in previous.last_defers:
-                deferrer.last_defers[key] = max(previous.last_defers[key], deferrer.last_defers.get(key, 0))
         return deferrer
 
     def _load(self) -> list[Schedule]:
@@ -328,7 +333,7 @@ class ScheduleDeferrer:
                 await asyncio.sleep(5)
 
     async def _run_connected(self) -> None:
-        deferrer: periodic.PeriodicDeferrer | None = None
+        deferring: tuple[periodic.PeriodicDeferrer, list[Schedule]] | None = None
         deferrer_task: asyncio.Task | None = None
         loaded: list[tuple] | None = None
         try:
@@ -336,7 +341,7 @@ class ScheduleDeferrer:
                 await listener.execute(f'listen "{SCHEDULE_CHANNEL}"')
                 while True:
                     schedules = await asyncio.to_thread(self._load)
-                    signature = [(s.name, s.cron, s.timezone, s.enabled, s.updated_at) for s in schedules]
+                    signature = [_setting(s) for s in schedules]
                     failed = deferrer_task is not None and deferrer_task.done() and not deferrer_task.cancelled() \
                         and deferrer_task.exception() is not None
                     if failed:
@@ -344,10 +349,10 @@ class ScheduleDeferrer:
                     if signature != loaded or failed:
                         if deferrer_task:
                             deferrer_task.cancel()
-                        deferrer = self._deferrer(schedules, deferrer)
+                        deferring = (self._deferrer(schedules, deferring), schedules)
                         # An empty registry makes procrastinate's deferrer return at once (and say
                         # so); the line below already says every schedule is off.
-                        deferrer_task = asyncio.create_task(deferrer.worker(), name="schedule deferrer")
+                        deferrer_task = asyncio.create_task(deferring[0].worker(), name="schedule deferrer")
                         loaded = signature
                         logger.info("Schedules: %s", ", ".join(_state_line(s) for s in schedules))
                     async for _ in listener.notifies(timeout=self.RELOAD_SECONDS, stop_after=1):
@@ -355,6 +360,11 @@ class ScheduleDeferrer:
         finally:
             if deferrer_task:
                 deferrer_task.cancel()
+
+
+def _setting(schedule: Schedule) -> tuple:
+    """What a deferrer is built from: a change here reloads it."""
+    return schedule.name, schedule.cron, schedule.timezone, schedule.enabled, schedule.updated_at
 
 
 def _state_line(schedule: Schedule) -> str:

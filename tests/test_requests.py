@@ -123,6 +123,10 @@ def test_requests_failing_at_run_time_are_reported_and_wait_fails(generated_url,
 
     failed = request_row(generated_url, unregistered)
     assert failed["status"] == "failed" and "District 03 is not registered" in failed["error"]
+    log = workers.log(workers.started[-1])
+    said = [line for line in log.splitlines() if f"Request {unregistered} (" in line]
+    assert len(said) == 1 and " ERROR " in said[0] and "failed" in said[0], log
+    assert "ended with status" not in log and "No periodic task found" not in log
     waited = cli("wait", str(unregistered))
     assert waited.exit_code == 1 and "failed" in waited.output
     inbox = cli("inbox", "--as", "erin").output
@@ -140,3 +144,29 @@ def test_requests_failing_at_run_time_are_reported_and_wait_fails(generated_url,
 def test_status_of_unknown_request_is_one_sentence(generated_url, cli):
     result = cli("status", "4242")
     assert result.exit_code == 1 and "There is no request 4242" in result.output
+
+
+def test_request_asks_first_and_no_answer_queues_nothing(generated_url, cli):
+    args = ("request", "-d", "01", "-o", "Calendar", "--school-year", str(SCHOOL_YEAR))
+    unanswered = cli(*args)  # closed input: no answer is no
+    assert unanswered.exit_code == 1 and "Queue this resync? [y/N]" in unanswered.output
+    assert "Districts: 01 Abbott" in unanswered.output
+    assert "Error: Cancelled: nothing was queued." in unanswered.stderr and "Traceback" not in unanswered.output
+    assert cli(*args, input="n\n").exit_code == 1
+    assert query(generated_url, "select count(*) from resync.request")[0][0] == 0
+    accepted = cli(*args, input="y\n")
+    assert accepted.exit_code == 0 and "Queued request" in accepted.output
+    assert query(generated_url, "select count(*) from resync.request")[0][0] == 1
+
+
+def test_the_default_school_year_is_fixed_when_queued(generated_url, cli, monkeypatch):
+    from orchestrator import database, requests, resync, worker
+
+    # Queued on June 30 of the generated year, the last day of its school year...
+    monkeypatch.setattr(resync, "current_school_year", lambda today=None: SCHOOL_YEAR)
+    request_id = queued(cli, "-d", "01", "-o", "Calendar")
+    # ... and run on July 1, when the current school year (with no calendar yet) is the next one.
+    monkeypatch.setattr(resync, "current_school_year", lambda today=None: SCHOOL_YEAR + 1)
+    with database.transaction(generated_url) as conn:
+        target = worker._ResyncTarget.build(conn, requests.get(conn, request_id), generated_url)
+    assert target.plan.school_year == SCHOOL_YEAR

@@ -10,7 +10,9 @@ import datetime
 import json
 from zoneinfo import ZoneInfo
 
-from orchestrator import resync
+from procrastinate import periodic
+
+from orchestrator import database, resync, schedules
 from queue_helpers import FAST_WORKER, query, request_row, wait_until, workers  # noqa: F401
 
 
@@ -120,8 +122,105 @@ def test_the_nightly_aggregation_runs_on_a_worker(generated_url, cli, workers):
     assert [(d["district"], d["status"]) for d in districts] == [("01", "success"), ("02", "success"),
                                                                  ("03", "success")]
     assert "succeeded" in cli("inbox", "--as", "admin").output
+    # The schedule's last outcome follows its request to the end.
+    assert _schedules(cli)["nightly"]["last_outcome"] == f"request {done['id']} succeeded"
     # The next night only picks up what changed since: each district has a watermark now.
     second = cli("schedule", "run-now", "nightly", "--wait", "--json")
     assert second.exit_code == 0, second.output
     assert [d["mode"] for d in json.loads(second.output)["results"]["districts"]] == ["incremental"] * 3
     assert workers.stop(worker) == 0
+
+
+def test_a_cron_that_never_comes_due_is_refused(generated_url, cli):
+    result = cli("schedule", "set", "nightly", "0 0 31 2 *")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip() == "Error: '0 0 31 2 *' never comes due: no date matches its day and month."
+    assert _schedules(cli)["nightly"]["cron"] == "45 3 * * *"
+
+
+def test_a_broken_schedule_in_the_table_stops_no_other(generated_url, cli, workers):
+    # As if written by hand, or by an older version that did not check.
+    query(generated_url, "update resync.schedule set cron = '0 0 31 2 *' where name = 'weekly'")
+    listed = cli("schedule", "list")
+    assert listed.exit_code == 0 and "weekly never comes due" in listed.output
+    weekly = _schedules(cli)["weekly"]
+    assert weekly["next_due_at"] is None and "never comes due" in weekly["problem"]
+
+    worker = workers.start(*FAST_WORKER, "--queue", "schedules")
+    wait_until(lambda: "Starting worker" in workers.log(worker), 90, "the worker to start")
+    assert cli("schedule", "set", "nightly", "* * * * * *").exit_code == 0
+    wait_until(lambda: query(generated_url, "select id from resync.request where schedule_name = 'nightly'"),
+               60, "the nightly schedule to queue its run beside the broken weekly one")
+    assert workers.stop(worker) == 0
+    log = workers.log(worker)
+    assert "Schedule weekly is left out until it is fixed" in log and "never comes due" in log
+
+
+def _minute_ago(minutes: int) -> tuple[str, datetime.datetime]:
+    """A daily cron (in UTC) for the whole minute `minutes` ago, and that moment."""
+    moment = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=minutes)).replace(
+        second=0, microsecond=0)
+    return f"{moment.minute} {moment.hour} * * *", moment
+
+
+def test_a_time_already_past_fires_tomorrow_yet_a_missed_one_is_caught_up(generated_url, cli, workers):
+    worker = workers.start(*FAST_WORKER, "--queue", "schedules")
+    wait_until(lambda: "Starting worker" in workers.log(worker), 90, "the worker to start")
+    cron, moment = _minute_ago(3)
+    result = cli("schedule", "set", "nightly", cron, "--timezone", "UTC", "--as", "admin")
+    assert result.exit_code == 0
+    assert f"next due {(moment + datetime.timedelta(days=1)):%Y-%m-%d %H:%M} UTC" in result.output
+    wait_until(lambda: f"nightly {cron} (UTC" in workers.log(worker), 30, "the worker to load the change")
+    deadline = datetime.datetime.now() + datetime.timedelta(seconds=4)
+    wait_until(lambda: datetime.datetime.now() > deadline, 10, "a few seconds")
+    assert query(generated_url, "select count(*) from resync.request")[0][0] == 0, "queued at once"
+
+    # Set before that due time, the schedule missed it (its worker was away): that run is queued.
+    query(generated_url, "update resync.schedule set updated_at = now() - interval '5 minutes' where name = 'nightly'")
+    query(generated_url, "select pg_notify('resync_schedule', 'nightly')")
+    wait_until(lambda: query(generated_url, "select id from resync.request where schedule_name = 'nightly'"),
+               60, "the missed due time to be caught up")
+    assert workers.stop(worker) == 0
+
+
+def test_a_time_the_autumn_change_repeats_fires_once():
+    chicago = ZoneInfo("America/Chicago")
+    before = datetime.datetime(2025, 11, 1, 12, 0, tzinfo=chicago)
+    daily = schedules._Cron("30 1 * * *", before)
+    first, second = daily.get_next(datetime.datetime), daily.get_next(datetime.datetime)
+    assert (first.day, first.hour, first.utcoffset()) == (2, 1, datetime.timedelta(hours=-5))
+    assert (second.day, second.hour) == (3, 1)
+    assert schedules._Cron("30 1 * * *", datetime.datetime(2025, 11, 2, 3, 0, tzinfo=chicago)).get_prev(
+        datetime.datetime) == first
+    # As the worker's deferrer sees it: one due time between noon and noon, not two.
+    task = schedules._ZonedPeriodicTask(task=None, cron="30 1 * * *", periodic_id="nightly", configure_kwargs={},
+                                        timezone="America/Chicago")
+    deferrer = periodic.PeriodicDeferrer(periodic.PeriodicRegistry())
+    due = list(deferrer.get_timestamps(task, since=int(before.timestamp()),
+                                       until=(before + datetime.timedelta(days=1)).timestamp()))
+    assert due == [int(first.timestamp())]
+    # A cron that runs every hour keeps running by the clock through the repeated hour.
+    hourly = schedules._Cron("0 * * * *", datetime.datetime(2025, 11, 2, 0, 30, tzinfo=chicago))
+    assert [hourly.get_next(datetime.datetime).utcoffset().total_seconds() / 3600 for _ in range(3)] == [-5, -6, -6]
+
+
+def test_a_scheduled_run_tells_its_owner_and_a_failure_is_never_silent(generated_url, cli, workers):
+    assert "owner" in cli("schedule", "list").output and _schedules(cli)["nightly"]["owner"] is None
+    assert cli("schedule", "set", "nightly", "--as", "olga").exit_code == 0
+    assert _schedules(cli)["nightly"]["owner"] == "olga"
+    query(generated_url, "alter table district_02.attendance rename to attendance_gone")
+    with database.transaction(generated_url) as conn:  # what the worker does when the schedule comes due
+        run = schedules.enqueue_run(conn, "nightly", due_at=datetime.datetime.now(datetime.timezone.utc))
+    assert run.requested_by == "schedule:nightly"
+    worker = workers.burst()
+
+    assert request_row(generated_url, run.id)["status"] == "failed"
+    inbox = cli("inbox", "--as", "olga").output
+    assert f"Request {run.id}" in inbox and "failed" in inbox
+    assert "No notifications" in cli("inbox", "--as", "schedule:nightly").output
+    log = workers.log(worker)
+    # Said once, as it happened: an ERROR with the requester's sentence; nothing calls it a success.
+    assert [line for line in log.splitlines() if f"Request {run.id} (" in line and " failed" in line
+            and " ERROR " in line]
+    assert "ended with status" not in log and "No periodic task found" not in log
+    assert f"request {run.id} failed" in _schedules(cli)["nightly"]["last_outcome"]

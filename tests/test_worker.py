@@ -8,6 +8,7 @@ SIGKILL must leave the table as it was.
 from __future__ import annotations
 
 import signal
+import time
 
 from generated_data import SCHOOL_YEAR
 from queue_helpers import (  # noqa: F401
@@ -99,6 +100,10 @@ def test_cancel_a_running_request_while_an_unrelated_one_runs(generated_url, cli
     assert done["error"].startswith("Cancelled by grace while it ran") and "rolled back" in done["error"]
     assert _excuses(generated_url, "01") == before  # the replacement in flight was rolled back
     assert "cancelled" in cli("inbox", "--as", "frank").output
+    # An ordinary cancel is logged as one, without a traceback.
+    logs = "".join(workers.log(p) for p in workers.started)
+    assert f"Request {blocked} (AttendanceExcuse for 01, school year {YEAR}) cancelled" in logs
+    assert "Traceback" not in logs and "JobAborted" not in logs
 
 
 def test_sigterm_requeues_then_sigkill_then_a_new_worker_finishes(generated_url, cli, workers):
@@ -145,3 +150,61 @@ def test_sigterm_requeues_then_sigkill_then_a_new_worker_finishes(generated_url,
                                 " and district_id = '01'")[0][0] == expected
     assert "succeeded" in cli("inbox", "--as", "heidi").output
     assert workers.stop(successor) == 0
+
+
+def test_an_impatient_worker_does_not_declare_a_slower_healthy_one_dead(generated_url, cli, workers):
+    _prepare_state(cli, generated_url)
+    lock = RowLocks(generated_url, "state.attendance_excuse", "01")
+    try:
+        request_id = queued(cli, "-d", "01", "-o", "AttendanceExcuse", "--school-year", YEAR, "--as", "lena")
+        healthy = workers.start("--heartbeat", "4", "--stalled-after", "12")
+        wait_until(lambda: worker_dbt_sessions_waiting(generated_url), 90, "the resync to wait on the held rows")
+        # Beside it, a worker that presumes dead whoever is silent for 1 s, its own heartbeat 0.5 s.
+        impatient = workers.start("--heartbeat", "0.5", "--stalled-after", "1")
+        wait_until(lambda: "Starting worker" in workers.log(impatient), 90, "the impatient worker to start")
+        deadline = time.monotonic() + 10  # more than two of the healthy worker's heartbeat intervals
+        wait_until(lambda: time.monotonic() > deadline, 15, "the healthy worker's heartbeats to age")
+        row = request_row(generated_url, request_id)
+        assert (row["status"], row["attempts"]) == ("running", 1), row["progress"]
+        assert "2 workers running." in cli("status").output
+    finally:
+        lock.release()
+    wait_until(lambda: request_status(generated_url, request_id) in ("succeeded", "failed"), 90, "the request to end")
+    done = request_row(generated_url, request_id)
+    assert (done["status"], done["attempts"]) == ("succeeded", 1), done["error"]
+    assert len(query(generated_url, "select 1 from resync.notification where request_id = %s", request_id)) == 1
+    assert "stopped answering" not in workers.log(impatient)
+    for process in (healthy, impatient):
+        assert workers.stop(process) == 0
+
+
+def test_a_request_waiting_for_locks_frees_its_worker_for_unrelated_work(generated_url, cli, workers):
+    _prepare_state(cli, generated_url)
+    _edit_source(generated_url, "01")
+    lock = RowLocks(generated_url, "state.attendance_excuse", "01")
+    try:
+        first = queued(cli, "-d", "01", "-o", "AttendanceExcuse", "--school-year", YEAR)
+        pair = [workers.start(*FAST_WORKER), workers.start(*FAST_WORKER)]
+        wait_until(lambda: worker_dbt_sessions_waiting(generated_url), 90, "the first request to wait on the held rows")
+        # The second overlaps the first (01 AttendanceExcuse): it waits, and says for whom.
+        second = queued(cli, "-d", "01", "-d", "02", "-o", "AttendanceExcuse", "--school-year", YEAR)
+        wait_until(lambda: (request_row(generated_url, second)["progress"] or {}).get("waiting_for") == first, 60,
+                   "the second request to wait for the first")
+        row = request_row(generated_url, second)
+        assert (row["status"], row["attempts"]) == ("queued", 0)
+        assert f"waiting for request {first}" in cli("status").output
+        assert f"status:       waiting for request {first}" in cli("status", str(second)).output
+        # The worker that looked at it is free: an unrelated request runs at once on it.
+        unrelated = queued(cli, "-d", "03", "-o", "Calendar", "--school-year", YEAR)
+        wait_until(lambda: request_status(generated_url, unrelated) == "succeeded", 60, "the unrelated request")
+        assert request_status(generated_url, first) == "running"
+    finally:
+        lock.release()
+    # Once the first ends and lets go of its locks, the second is woken without waiting for a poll.
+    wait_until(lambda: request_status(generated_url, second) in ("succeeded", "failed"), 60, "the second request")
+    rows = {i: request_row(generated_url, i) for i in (first, second)}
+    assert [(r["status"], r["attempts"]) for r in rows.values()] == [("succeeded", 1), ("succeeded", 1)]
+    assert rows[second]["started_at"] >= rows[first]["finished_at"]
+    assert (rows[second]["started_at"] - rows[first]["finished_at"]).total_seconds() < 8
+    for process in pair:
+        assert workers.stop(process) == 0
