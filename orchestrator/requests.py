@@ -109,7 +109,8 @@ def describe_selection(kind: str, selection: dict) -> str:
     deps = " (+ dependencies)" if selection.get("check_dependencies") else ""
     year = f", school year {selection['school_year']}" if selection.get("school_year") else ""
     full = ", full refresh" if selection.get("full_refresh") else ""
-    return f"{objects}{deps} {where}{year}{full}"
+    alone = ", each district on its own" if selection.get("per_district") else ""
+    return f"{objects}{deps} {where}{year}{full}{alone}"
 
 
 def schedule_requester(name: str) -> str:
@@ -121,15 +122,19 @@ def schedule_requester(name: str) -> str:
 
 def submit_resync(conn: Connection, *, districts: list[str], objects: list[str], check_dependencies: bool,
                   school_year: int | None, full_refresh: bool = False, requested_by: str | None = None,
-                  schedule_name: str | None = None) -> Request:
+                  schedule_name: str | None = None, per_district: bool = False) -> Request:
     """Validate a resync exactly as `resync run` does and queue it; nothing is queued on bad input.
 
     The requester is the login role; `requested_by` names another (administrators, schedules).
+    `per_district` (the weekly full sync): the worker runs it one district at a time, so each
+    district succeeds or fails on its own.
     """
     selection = {
         "districts": list(districts), "objects": list(objects), "check_dependencies": bool(check_dependencies),
         "school_year": school_year, "full_refresh": bool(full_refresh),
     }
+    if per_district:
+        selection["per_district"] = True
     plan = plan_resync(conn, districts=districts, objects=objects, check_dependencies=check_dependencies,
                        school_year=school_year, full_refresh=full_refresh)
     return _queue(conn, "resync", selection, plan.as_dict(), requested_by, schedule_name)

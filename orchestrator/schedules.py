@@ -247,7 +247,8 @@ def _submit(conn: Connection, schedule: Schedule, requested_by: str) -> tuple[re
     if not ready:
         raise ResyncError("no district can be synced: " + "; ".join(refused))
     return requests.submit_resync(conn, districts=ready, objects=objects, check_dependencies=True,
-                                  school_year=None, requested_by=requested_by, schedule_name=schedule.name), refused
+                                  school_year=None, requested_by=requested_by, schedule_name=schedule.name,
+                                  per_district=True), refused
 
 
 # --- the deferrer a worker runs ------------------------------------------------------------

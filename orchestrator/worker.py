@@ -417,8 +417,9 @@ def _cancel_sentence(by: str | None, results: dict | None) -> str:
     """What a cancel left behind: what was finished (and stays), what was rolled back."""
     who = f"Cancelled by {by}" if by else "Cancelled"
     results = results or {}
-    steps = [(o["object"], o.get("status")) for o in results.get("objects") or []]
-    steps += [(f"district {d['district']}", d.get("status")) for d in results.get("districts") or []]
+    # Run district by district (the aggregation, a full sync), a district is the step that stays.
+    steps = [(f"district {d['district']}", d.get("status")) for d in results.get("districts") or []] \
+        or [(o["object"], o.get("status")) for o in results.get("objects") or []]
     if not steps:
         return f"{who} while it ran; nothing was changed."
     done = list(dict.fromkeys(name for name, status in steps if status == "success"))
@@ -449,7 +450,11 @@ class _StopBetweenSteps(Exception):
 
 @dataclass
 class _ResyncTarget(_Target):
-    plan: Any
+    """One plan; or, for a schedule's full sync (selection `per_district`), one plan per district,
+    run one after the other, so that a district whose source is broken fails alone."""
+
+    plans: list[Any]
+    refused: list[tuple[str, str]]  # districts that could not be planned at run time, and why
     url: str
     pairs: list[tuple[str, str]]
 
@@ -461,23 +466,70 @@ class _ResyncTarget(_Target):
         # The school year was fixed when it was queued: one queued on June 30 still means that
         # year when it runs on July 1.
         year = s["school_year"] if s.get("school_year") is not None else (request.plan or {}).get("school_year")
-        plan = resync.build_plan(conn, s["districts"], s["objects"], s["check_dependencies"], year,
-                                 full_refresh=s.get("full_refresh", False))
-        pairs = [(d.code, o.model_name) for d in plan.districts for o in plan.objects]
-        return cls(plan=plan, url=url, pairs=pairs)
+
+        def plan(districts: list[str]) -> Any:
+            return resync.build_plan(conn, districts, s["objects"], s["check_dependencies"], year,
+                                     full_refresh=s.get("full_refresh", False))
+
+        plans, refused = [], []
+        if not s.get("per_district"):
+            plans.append(plan(s["districts"]))
+        else:
+            for code in s["districts"]:
+                try:
+                    with conn.begin_nested():
+                        plans.append(plan([code]))
+                except ResyncError as exc:
+                    refused.append((code, str(exc)))
+            if not plans:
+                raise ResyncError(" ".join(reason for _, reason in refused))
+        pairs = [(d.code, o.model_name) for p in plans for d in p.districts for o in p.objects]
+        return cls(plans=plans, refused=refused, url=url, pairs=pairs)
 
     def run(self, progress, should_stop):
         from . import resync
 
-        def on_progress(event: Any) -> None:
-            progress({"message": f"{event.kind} {event.object} ({event.index}/{event.total})"
-                                 + (f": {event.status}" if event.status else ""),
-                      "object": event.object, "index": event.index, "total": event.total,
-                      "event": event.kind, "status": event.status})
+        results = []
+        for number, plan in enumerate(self.plans, 1):
+            where = f"district {plan.districts[0].code} ({number}/{len(self.plans)}): " if len(self.plans) > 1 else ""
 
-        result = resync.execute(self.plan, url=self.url, on_progress=on_progress)
-        data = result.as_dict()
-        return (requests.SUCCEEDED if result.ok else requests.FAILED), data, result.error
+            def on_progress(event: Any, where: str = where) -> None:
+                progress({"message": f"{where}{event.kind} {event.object} ({event.index}/{event.total})"
+                                     + (f": {event.status}" if event.status else ""),
+                          "object": event.object, "index": event.index, "total": event.total,
+                          "event": event.kind, "status": event.status})
+
+            results.append(resync.execute(plan, url=self.url, on_progress=on_progress))
+            if should_stop():  # a cancel or shutdown: no next district
+                break
+        if len(self.plans) == 1 and not self.refused:
+            result = results[0]
+            return (requests.SUCCEEDED if result.ok else requests.FAILED), result.as_dict(), result.error
+        status, data, error = _per_district_outcome(results, self.refused)
+        return (requests.CANCELLED if len(results) < len(self.plans) else status), data, error
+
+
+def _per_district_outcome(results: list[Any], refused: list[tuple[str, str]]) -> tuple[str, dict, str | None]:
+    """One full sync run district by district: each district's objects, and one sentence."""
+    failed = [(r.plan.districts[0].code, r.error or "did not finish") for r in results if not r.ok] + refused
+    done = [r.plan.districts[0].code for r in results if r.ok]
+    data = {
+        "ok": not failed,
+        "objects": [o.as_dict() for r in results for o in r.objects],
+        "districts": [{"district": r.plan.districts[0].code, "status": "success" if r.ok else "error",
+                       "error": r.error, "seconds": r.seconds} for r in results]
+                     + [{"district": code, "status": "error", "error": reason, "seconds": None}
+                        for code, reason in refused],
+        "missing_parents": [m.as_dict() for r in results for m in r.missing_parents],
+    }
+    if not failed:
+        data["error"] = None
+        return requests.SUCCEEDED, data, None
+    synced = f" District{'s' if len(done) != 1 else ''} {', '.join(done)} {'were' if len(done) != 1 else 'was'}" \
+             " resynced." if done else ""
+    error = " ".join(f"District {code}: {reason.rstrip('.')}." for code, reason in failed) + synced
+    data["error"] = error
+    return requests.FAILED, data, error
 
 
 @dataclass

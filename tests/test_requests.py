@@ -169,4 +169,4 @@ def test_the_default_school_year_is_fixed_when_queued(generated_url, cli, monkey
     monkeypatch.setattr(resync, "current_school_year", lambda today=None: SCHOOL_YEAR + 1)
     with database.transaction(generated_url) as conn:
         target = worker._ResyncTarget.build(conn, requests.get(conn, request_id), generated_url)
-    assert target.plan.school_year == SCHOOL_YEAR
+    assert [p.school_year for p in target.plans] == [SCHOOL_YEAR]

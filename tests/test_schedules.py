@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from procrastinate import periodic
 
+from generated_data import SCHOOL_YEAR
 from orchestrator import database, resync, schedules
 from queue_helpers import FAST_WORKER, query, request_row, wait_until, workers  # noqa: F401
 
@@ -224,3 +225,26 @@ def test_a_scheduled_run_tells_its_owner_and_a_failure_is_never_silent(generated
             and " ERROR " in line]
     assert "ended with status" not in log and "No periodic task found" not in log
     assert f"request {run.id} failed" in _schedules(cli)["nightly"]["last_outcome"]
+
+
+def test_the_weekly_sync_fails_a_broken_district_alone(generated_url, cli, workers, monkeypatch):
+    # The generated districts hold 2023-2024: let that be the current school year when it is queued
+    # (the worker keeps the year the request was planned for).
+    monkeypatch.setattr(resync, "current_school_year", lambda today=None: SCHOOL_YEAR)
+    query(generated_url, "drop table district_02.attendance_excuse cascade")
+    with database.transaction(generated_url) as conn:
+        run = schedules.enqueue_run(conn, "weekly", requested_by="admin")
+    assert run.selection["districts"] == ["01", "02", "03"] and run.selection["per_district"] is True
+    workers.burst()
+
+    done = request_row(generated_url, run.id)
+    assert done["status"] == "failed"
+    by_district = {d["district"]: d["status"] for d in done["results"]["districts"]}
+    assert by_district == {"01": "success", "02": "error", "03": "success"}
+    objects = done["results"]["objects"]
+    assert {o["status"] for o in objects if o["district"] != "02"} == {"success"}
+    assert len([o for o in objects if o["district"] == "01"]) == len(run.plan["objects"])
+    assert done["error"].startswith("District 02: AttendanceExcuse failed for district 02 and was rolled back")
+    assert done["error"].endswith("Districts 01, 03 were resynced.")
+    synced = query(generated_url, "select district_id, count(*) from state.att_day_aggregation group by 1 order by 1")
+    assert [code for code, rows in synced if rows > 0] == ["01", "03"]
