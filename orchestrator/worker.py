@@ -527,7 +527,7 @@ def _per_district_outcome(results: list[Any], refused: list[tuple[str, str]]) ->
         return requests.SUCCEEDED, data, None
     synced = f" District{'s' if len(done) != 1 else ''} {', '.join(done)} {'were' if len(done) != 1 else 'was'}" \
              " resynced." if done else ""
-    error = " ".join(f"District {code}: {reason.rstrip('.')}." for code, reason in failed) + synced
+    error = " ".join(f"{reason.rstrip('.')}." for _, reason in failed) + synced  # each names its district
     data["error"] = error
     return requests.FAILED, data, error
 
