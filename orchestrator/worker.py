@@ -15,9 +15,9 @@ What a request run does (task `resync.run_request`):
 
 Stopping. Cancel (`resync cancel`) reaches the worker as a procrastinate abort request (LISTEN/
 NOTIFY); SIGINT/SIGTERM make procrastinate stop fetching, wait up to the graceful timeout, then
-abort the running job. Either way a watcher thread ends the work at once: it interrupts a wait for
-terminates this worker's dbt database sessions (found by their application_name), so PostgreSQL
-rolls back the object being replaced. A cancelled request ends `cancelled`; one stopped
+abort the running job. Either way a watcher thread ends the work at once: it terminates this
+worker's dbt database sessions (found by their application_name), so PostgreSQL rolls back the
+object being replaced. A cancelled request ends `cancelled`; one stopped
 by a shutdown goes back to the queue without spending an attempt.
 
 Crash recovery. A worker killed outright (SIGKILL, power loss) leaves its job `doing` and its
@@ -46,7 +46,6 @@ import psycopg
 import sqlalchemy as sa
 from procrastinate import exceptions as pexc
 from procrastinate import job_context, retry
-
 from procrastinate import worker as procrastinate_worker
 
 from . import database, notifications, queue, requests, schedules
@@ -73,7 +72,7 @@ _PROCRASTINATE_PRUNE_AFTER = 7 * 24 * 3600.0
 class WorkerOptions:
     burst: bool = False  # process what is queued, then exit
     heartbeat: float = 10.0  # seconds between heartbeats
-    stalled_after: float = 30.0  # a worker silent this long is presumed dead
+    stalled_after: float = queue.DEFAULT_STALLED_AFTER  # a worker silent this long is presumed dead
     graceful_timeout: float = 60.0  # on SIGTERM, seconds the running request gets to finish
     queues: list[str] | None = None  # default: every queue
     schedules: bool = True  # run the schedule deferrer (never in burst mode)
