@@ -251,7 +251,7 @@ class _RetryPolicy(retry.BaseRetryStrategy):
         return None
 
 
-@queue.app.task(name="resync.run_request", queue=queue.REQUESTS_QUEUE, pass_context=True,
+@queue.app.task(name=queue.RUN_REQUEST_TASK, queue=queue.REQUESTS_QUEUE, pass_context=True,
                 retry=_RetryPolicy())
 def run_request(context: job_context.JobContext, request_id: int) -> str:
     url = context.additional_context["url"]

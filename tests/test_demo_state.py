@@ -51,7 +51,7 @@ def test_demo_setup_adds_three_users_in_use(database_url, cli, monkeypatch):
     listed = json.loads(as_user("state_admin", "user", "list", "--json").output)
     assert {(u["name"], u["right"]) for u in listed} == {
         ("state_admin", "admin"), ("abbott_admin", "write"), ("analyst", "read")}
-    mine = as_user("abbott_admin", "request", "-d", "01", "-o", "Calendar", "--school-year", "2024", "--json")
+    mine = as_user("abbott_admin", "request", "-d", "01", "-o", "Calendar", "--school-year", "2024", "--yes", "--json")
     assert mine.exit_code == 0, mine.output
     assert "abbott_admin may request districts 01 only, not 02." in as_user(
         "abbott_admin", "request", "-d", "02", "-o", "Calendar", "--school-year", "2024").output

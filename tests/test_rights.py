@@ -54,7 +54,7 @@ def users(rights_url, cli, monkeypatch):
 
 def _queue(run, *args: str) -> int:
     """`resync request ... --json` through `run` (the owner's cli, or users.cli bound to a user)."""
-    result = run("request", *args, "--json")
+    result = run("request", *args, "--yes", "--json")
     assert result.exit_code == 0, result.output
     return json.loads(result.output)["id"]
 

@@ -91,6 +91,7 @@ def request(districts, objects, check_dependencies, school_year, full_refresh, a
     """
     if not yes:
         with tool_transaction() as conn:
+            rights.acting_as(conn, as_user)  # every refusal comes before the question
             plan = requests.plan_resync(conn, districts=list(districts), objects=list(objects),
                                         check_dependencies=check_dependencies, school_year=school_year,
                                         full_refresh=full_refresh)
