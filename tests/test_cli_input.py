@@ -84,7 +84,7 @@ def test_a_requester_name_is_one_line_of_text(generated_url, cli, name, message)
 
 def test_a_stored_control_character_is_shown_escaped(generated_url, cli):
     # A row written before names were checked (or by hand) cannot overwrite a line of the table.
-    assert cli("request", "-d", "01", "-o", "Calendar", "--school-year", "2024", "--as", "mallory").exit_code == 0
+    assert cli("request", "-d", "01", "-o", "Calendar", "--school-year", "2024", "--as", "mallory", "--yes").exit_code == 0
     _query(generated_url, "update resync.request set requested_by = E'mallory\\r1  alice' returning id")
     shown = cli("history")
     assert shown.exit_code == 0 and "\r" not in shown.output
