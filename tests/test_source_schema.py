@@ -89,3 +89,28 @@ def test_tool_schema_migrations_are_idempotent(database_url):
         names = conn.execute(sa.text("select name from resync.schema_migration")).scalars().all()
     assert "001_district_registry.sql" in names
     assert len(names) == len(set(names))
+
+
+def test_loading_a_district_needs_rights_on_that_district_only(database_url):
+    """A role that may write district_01 and nothing else can reload it (truncate and copy):
+    nothing in a district's schema reaches into the tool schema or the state's."""
+    import uuid
+
+    schema = _register(database_url)
+    loader = f"resync_test_loader_{uuid.uuid4().hex[:8]}"
+    with database.transaction(database_url) as conn:
+        conn.execute(sa.text(f'create role "{loader}"'))
+        conn.execute(sa.text(f'grant usage on schema "{schema}" to "{loader}"'))
+        conn.execute(sa.text(f'grant all on all tables in schema "{schema}" to "{loader}"'))
+        conn.execute(sa.text(f'grant all on all sequences in schema "{schema}" to "{loader}"'))
+        conn.execute(sa.text("revoke all on schema resync from public"))
+    try:
+        with database.transaction(database_url) as conn:
+            conn.execute(sa.text(f'set local role "{loader}"'))
+            conn.execute(sa.text(f'truncate "{schema}".attendance, "{schema}".delete_log'))
+            conn.execute(sa.text(f"insert into \"{schema}\".school (school_id, number, name) values (1, '1', 'One')"))
+            conn.execute(sa.text(f'delete from "{schema}".school'))
+    finally:
+        with database.transaction(database_url) as conn:
+            conn.execute(sa.text(f'drop owned by "{loader}"'))
+            conn.execute(sa.text(f'drop role "{loader}"'))
