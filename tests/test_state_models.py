@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import time
 
+import pytest
 import sqlalchemy as sa
 from dbt_helpers import (checksums, count_rows, dbt, dbt_subprocess, empty_sources, parsed_manifest,
                          project_models, pull, state_models)
