@@ -179,7 +179,7 @@ def test_a_bad_rule_is_one_sentence(cli, state_url, project_copy, replacements, 
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--json", "--csv"], "Error: Choose one of --json, --csv and --html FILE."),
+    (["--csv", "--html", "page.html"], "Error: Choose one of --json, --csv and --html FILE."),
     (["-d", "07"], "Error: District 07 is not registered; `resync district list` shows those that are."),
     (["--school-year", "1999"], "Error: School year 1999 is out of range: give the end year, such as"),
     (["--html", "/nonexistent-folder/report.html"], "Error: The report cannot be written to"
@@ -187,6 +187,12 @@ def test_a_bad_rule_is_one_sentence(cli, state_url, project_copy, replacements, 
 ])
 def test_bad_input_is_one_sentence(cli, state_url, args, message):
     assert _one_error_line(cli("report", *IN_YEAR, *args)).startswith(message)
+
+
+def test_two_outputs_with_json_are_one_json_error(cli, state_url):
+    result = cli("report", *IN_YEAR, "--json", "--csv")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {"ok": False, "error": "Choose one of --json, --csv and --html FILE."}
 
 
 def test_csv_holds_the_year_then_the_months_under_one_header(cli, state_url):
