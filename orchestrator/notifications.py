@@ -94,6 +94,16 @@ def inbox(conn: Connection, recipient: str, *, limit: int = 50, mark_read: bool 
     return found
 
 
+def get(conn: Connection, notification_id: int, recipient: str) -> Notification | None:
+    """One notification of `recipient` (None when it is someone else's or not visible to the
+    caller: row-level security lets only its recipient and administrators read it)."""
+    row = conn.execute(sa.text(
+        f"select id, recipient, request_id, status, message, created_at, read_at from {_T}.notification"
+        " where id = :id and recipient = :r"
+    ), {"id": notification_id, "r": recipient}).one_or_none()
+    return Notification(**row._mapping) if row else None
+
+
 def unread_count(conn: Connection, recipient: str) -> int:
     return int(conn.execute(sa.text(
         f"select count(*) from {_T}.notification where recipient = :r and read_at is null"), {"r": recipient}

@@ -202,6 +202,31 @@ def history(conn: Connection, *, limit: int = 20, requested_by: str | None = Non
     return [_from_row(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class LastResync:
+    """The latest request that replaced an object for a district and succeeded there."""
+
+    district: str
+    object: str
+    request_id: int
+    requested_by: str
+    finished_at: datetime
+
+
+def last_resyncs(conn: Connection, districts: list[str], objects: list[str]) -> dict[tuple[str, str], LastResync]:
+    """(district, object Campus name) -> its LastResync among the requests the caller may see
+    (a pair no request has replaced yet is absent)."""
+    rows = conn.execute(sa.text(
+        "select distinct on (o ->> 'district', o ->> 'object') o ->> 'district', o ->> 'object', r.id,"
+        f" r.requested_by, r.finished_at from {_T}.request r cross join lateral jsonb_array_elements("
+        "   case when jsonb_typeof(r.results -> 'objects') = 'array' then r.results -> 'objects' else '[]' end) o"
+        " where r.status in ('succeeded', 'failed', 'cancelled') and o ->> 'status' = 'success'"
+        "   and o ->> 'district' = any(:d) and o ->> 'object' = any(:o)"
+        " order by o ->> 'district', o ->> 'object', r.finished_at desc"
+    ), {"d": list(districts), "o": list(objects)})
+    return {(r[0], r[1]): LastResync(*r) for r in rows}
+
+
 # --- cancelling ----------------------------------------------------------------------------
 
 def cancel(conn: Connection, request_id: int, *, by: str | None = None) -> Request:

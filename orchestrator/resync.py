@@ -264,6 +264,7 @@ class Progress:
     seconds: float | None = None  # on finish
     rows_written: int | None = None  # on a district's pull: landing rows inserted, updated or deleted
     error: str | None = None  # on a district's pull that failed
+    district: str | None = None  # on a district's pull: its code
 
 
 @dataclass
@@ -347,7 +348,8 @@ def execute(
         statuses = _object_statuses(run_plan, invocation)
         succeeded = [o for o in plan.objects if statuses[o.campus_name] == SUCCESS]
         with database.transaction(url) as conn:
-            rows = {o.model_name: _rows_in_scope(conn, o, run_plan) for o in succeeded}
+            rows = {o.model_name: rows_in_scope(conn, o, run_plan.district_codes, plan.school_year)
+                    for o in succeeded}
             orphans = ([] if plan.check_dependencies or not succeeded
                        else missing_parents.find(conn, plan.objects, run_plan.district_codes, plan.school_year))
 
@@ -387,7 +389,7 @@ def _pull(plan: ResyncPlan, url: str, on_progress: Callable[[Progress], None] | 
         for outcome in outcomes:
             on_progress(Progress("pull", f"district {outcome.district}", "", 0, len(plan.objects),
                                  SUCCESS if outcome.ok else ERROR, outcome.seconds,
-                                 rows_written=outcome.written, error=outcome.error))
+                                 rows_written=outcome.written, error=outcome.error, district=outcome.district))
     return outcomes
 
 
@@ -438,13 +440,14 @@ def _object_statuses(plan: ResyncPlan, invocation: dbt_invoker.Invocation) -> di
     return statuses
 
 
-def _rows_in_scope(conn: Connection, obj: CampusObject, plan: ResyncPlan) -> dict[str, int]:
-    """Rows per district in the scope the run replaced: what the district now has at the state."""
+def rows_in_scope(conn: Connection, obj: CampusObject, district_codes: list[str], school_year: int) -> dict[str, int]:
+    """Rows per district in the scope a resync of `obj` replaces (the district, and the school year
+    when it is year-scoped), as the caller may see them; a district with none is absent."""
     where = "district_id = any(:codes)" + (" and end_year = :year" if obj.year_scoped else "")
     found = conn.execute(sa.text(
         f'select district_id, count(*) from "{settings.STATE_SCHEMA}"."{obj.model_name}"'
         f" where {where} group by district_id"
-    ), {"codes": plan.district_codes, "year": plan.school_year})
+    ), {"codes": list(district_codes), "year": school_year})
     return {code: count for code, count in found}
 
 

@@ -489,14 +489,24 @@ class _ResyncTarget(_Target):
         from . import resync
 
         results = []
+        # Each event carries every district's pull and every object's state in each district so
+        # far, so that the latest one alone says where the run stands (orchestrator.request_progress).
+        pulled: dict[str, str] = {}
+        objects: dict[str, dict[str, str]] = {}
         for number, plan in enumerate(self.plans, 1):
             where = f"district {plan.districts[0].code} ({number}/{len(self.plans)}): " if len(self.plans) > 1 else ""
 
-            def on_progress(event: Any, where: str = where) -> None:
+            def on_progress(event: Any, where: str = where, codes: tuple = tuple(plan.district_codes)) -> None:
+                if event.district:
+                    pulled[event.district] = event.status
+                elif event.kind in ("start", "finish"):
+                    for code in codes:
+                        objects.setdefault(event.object, {})[code] = "running" if event.kind == "start" else event.status
                 progress({"message": f"{where}{event.kind} {event.object} ({event.index}/{event.total})"
                                      + (f": {event.status}" if event.status else ""),
                           "object": event.object, "index": event.index, "total": event.total,
-                          "event": event.kind, "status": event.status})
+                          "event": event.kind, "status": event.status, "districts": list(codes),
+                          "pulls": dict(pulled), "objects": {name: dict(v) for name, v in objects.items()}})
 
             results.append(resync.execute(plan, url=self.url, on_progress=on_progress))
             if should_stop():  # a cancel or shutdown: no next district

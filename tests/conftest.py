@@ -255,3 +255,13 @@ def demo_sites(site_server_url, monkeypatch):
     yield urls
     for url in urls.values():
         database.drop_database(site_server_url, url)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Name the folders of the screenshots the browser tests took (tests/browser_helpers.py)."""
+    import browser_helpers
+
+    for folder in browser_helpers.SCREENSHOT_FOLDERS:
+        shots = sorted(folder.rglob("*.png"))
+        if shots:
+            terminalreporter.write_line(f"Web page screenshots ({len(shots)}): {folder}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .common import ResyncGroup
-from . import aggregate, db, demo, district, objects, pull, report, request, run, schedule, user, worker
+from . import aggregate, db, demo, district, objects, pull, report, request, run, schedule, user, web, worker
 
 
 @click.group(cls=ResyncGroup)
@@ -34,3 +34,4 @@ main.add_command(worker.worker)
 main.add_command(schedule.schedule)
 main.add_command(user.user)
 main.add_command(report.report)
+main.add_command(web.web)
