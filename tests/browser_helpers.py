@@ -32,12 +32,20 @@ MISSING = ("The web page's browser tests need Debian's chromium and chromium-dri
 SCREENSHOT_FOLDERS: list[Path] = []
 
 
+def _installed() -> bool:
+    return CHROMIUM.exists() and CHROMEDRIVER.exists()
+
+
+def skip_module_without_browser() -> None:
+    """At a browser test module's top: without chromium, one line says so and its tests are
+    skipped, except under CI=true, where require_browser fails each of them."""
+    if not _installed() and os.environ.get("CI") != "true":
+        pytest.skip(MISSING, allow_module_level=True)
+
+
 def require_browser() -> None:
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return
-    if os.environ.get("CI") == "true":
+    if not _installed():
         pytest.fail(MISSING, pytrace=False)
-    pytest.skip(MISSING)
 
 
 class Browser:

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from orchestrator import database, demo_data, migrations, queue, registry, settings
+from orchestrator import catalog, database, demo_data, migrations, queue, registry, settings
 from orchestrator.cli import main
 
 import generated_data
@@ -183,6 +183,14 @@ def project_copy(tmp_path, monkeypatch):
         (project / "dbt_project" / "dbt_project.yml").write_text(text)
 
     return configure
+
+
+@pytest.fixture
+def state_without_attendance(project_copy):
+    """A project whose state (Utah here) subscribes to everything but the attendance objects."""
+    subscribed = [o.campus_name for o in catalog.load() if not o.attendance_object]
+    project_copy({"state_name: Demo State": "state_name: Utah",
+                  "subscribed_objects: all": f"subscribed_objects: [{', '.join(subscribed)}]"})
 
 
 @pytest.fixture

@@ -265,14 +265,6 @@ def test_bad_input_is_one_sentence_and_changes_nothing(cli, generated_url, args,
     assert _state_tables(generated_url) == set()
 
 
-@pytest.fixture
-def state_without_attendance(project_copy):
-    """A project whose state (Utah here) subscribes to everything but the attendance objects."""
-    subscribed = [o.campus_name for o in catalog.load() if not o.attendance_object]
-    project_copy({"state_name: Demo State": "state_name: Utah",
-                  "subscribed_objects: all": f"subscribed_objects: [{', '.join(subscribed)}]"})
-
-
 def test_attendance_objects_are_refused_when_the_state_does_not_subscribe(cli, generated_url, state_without_attendance):
     refused = cli("run", *IN_YEAR, "-d", "01", "-o", "AttendanceExcuse", "--yes")
     assert _one_error_line(refused) == ("Error: Utah does not subscribe to AttendanceExcuse, so it cannot be"

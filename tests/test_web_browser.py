@@ -8,19 +8,22 @@ is named at the end of the test run.
 from __future__ import annotations
 
 import pytest
-from selenium.webdriver.support.ui import Select
 
-from browser_helpers import WebServer, browser, require_browser, screenshot_root  # noqa: F401
+from browser_helpers import WebServer, browser, require_browser, screenshot_root, skip_module_without_browser  # noqa: F401
 from orchestrator import catalog, database, requests
 from orchestrator.school_year import current_school_year, school_year_label
 from queue_helpers import request_row, wait_until, workers  # noqa: F401
 from rights_helpers import PASSWORD
 from web_helpers import web_state  # noqa: F401
 
+skip_module_without_browser()
+
+from selenium.webdriver.support.ui import Select  # noqa: E402  (selenium only matters with a browser)
+
 
 @pytest.fixture(scope="module", autouse=True)
 def needs_browser():
-    """First: without chromium nothing else is set up (skipped, or failed under CI=true)."""
+    """First: without chromium under CI=true, each test fails before anything is set up."""
     require_browser()
 
 
@@ -99,11 +102,14 @@ def test_a_state_user_requests_with_dependencies_and_sees_it_finish_live(browser
     browser.shot("queued")
 
     workers.burst()  # a real worker, as resync_worker, runs it to the end
-    wait_until(lambda: browser.find("#request-status").get_attribute("data-status") == "succeeded", 60,
-               "the page to show the request succeeded")
-    states = {(c.get_attribute("data-district"), c.get_attribute("data-state"))
-              for c in browser.all("#progress-grid td.cell")}
-    assert states == {("01", "success"), ("02", "success")}
+    # Read with one script each time: the live updates replace these elements as they come.
+    wait_until(lambda: browser.driver.execute_script(
+        "return document.querySelector('#request-status').dataset.status") == "succeeded", 60,
+        "the page to show the request succeeded")
+    states = browser.driver.execute_script(
+        "return [...document.querySelectorAll('#progress-grid td.cell')]"
+        ".map(c => c.dataset.district + ' ' + c.dataset.state)")
+    assert set(states) == {"01 success", "02 success"} and len(states) == 2 * len(in_order)
     note = browser.wait_for(f"#notification-list li[data-request='{request_id}']", 30, "the notification")
     assert f"Request {request_id}" in note.text and "succeeded" in note.text
     assert browser.driver.execute_script("return window.stillThisPage") is True  # no reload
@@ -123,12 +129,8 @@ def test_a_read_user_sees_everything_but_no_request_button(browser, web, state_e
     assert "has the Read right" in browser.find("#read-only").text
     browser.shot("read-user-screen")
 
-    # A request forged from the page (its own CSRF token) is refused by the database; nothing queued.
-    before = state_env.requests()
-    answer = _forged_plan(browser, ["01"], ["Calendar"])
-    assert "has the Read right: requesting a resync needs Write." in answer
-    assert state_env.requests() == before
-
+    # A request forged from the page (its own CSRF token) is refused by the database.
+    _refused_and_nothing_queued(browser, state_env, ["01"], "has the Read right: requesting a resync needs Write.")
     browser.driver.get(web.url + "/history")
     assert browser.wait_for(f"#history tr[data-request='{queued}']")  # every district's requests
     browser.shot("read-user-history")
@@ -142,11 +144,7 @@ def test_a_district_user_sees_only_their_district(browser, web, state_env):  # n
     assert browser.all("#request-resync")
     browser.shot("district-user-screen")
 
-    before = state_env.requests()
-    answer = _forged_plan(browser, ["02"], ["Calendar"])
-    assert "may request districts 01 only, not 02." in answer
-    assert state_env.requests() == before
-
+    _refused_and_nothing_queued(browser, state_env, ["02"], "may request districts 01 only, not 02.")
     browser.driver.get(web.url + "/history")
     browser.wait_for(f"#history tr[data-request='{mine}']")
     assert browser.all(f"#history tr[data-request='{theirs}']") == []
@@ -155,13 +153,18 @@ def test_a_district_user_sees_only_their_district(browser, web, state_env):  # n
     browser.shot("district-user-cannot-see-02")
 
 
-def _forged_plan(browser, districts: list[str], objects: list[str]) -> str:  # noqa: F811
-    """POST /plan from the signed-in page with its CSRF token, bypassing the form's choices."""
-    return browser.driver.execute_async_script("""
-        const [districts, objects, done] = arguments;
-        const body = new URLSearchParams();
-        body.append("csrf_token", document.querySelector("input[name=csrf_token]").value);
-        districts.forEach(d => body.append("district", d));
-        objects.forEach(o => body.append("object", o));
-        fetch("/plan", {method: "POST", body}).then(r => r.text()).then(done);
-    """, districts, objects)
+def _refused_and_nothing_queued(browser, state, districts: list[str], sentence: str) -> None:  # noqa: F811
+    """POST /plan and /requests for Calendar from the signed-in page with its CSRF token,
+    bypassing the form's choices: both refused with `sentence`, nothing queued."""
+    before = state.requests()
+    for path in ("/plan", "/requests"):
+        answer = browser.driver.execute_async_script("""
+            const [path, districts, done] = arguments;
+            const body = new URLSearchParams();
+            body.append("csrf_token", document.querySelector("input[name=csrf_token]").value);
+            districts.forEach(d => body.append("district", d));
+            body.append("object", "Calendar");
+            fetch(path, {method: "POST", body}).then(r => r.text()).then(done);
+        """, path, districts)
+        assert sentence in answer, answer
+    assert state.requests() == before

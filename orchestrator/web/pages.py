@@ -173,17 +173,34 @@ async def screen(request: Request) -> Response:
     return await _page(request, _screen, "screen.html")
 
 
-def _selection(form) -> tuple[list[str], list[str], bool]:
-    return ([str(d) for d in form.getlist("district")], [str(o) for o in form.getlist("object")],
-            form.get("check_dependencies") == "on")
+class _Refused(ResyncError):
+    """A posted form refused with one sentence and an HTTP status; nothing was queued."""
+
+    def __init__(self, text: str, status: int = 422):
+        super().__init__(text)
+        self.status = status
 
 
-def _missing_choice(districts: list[str], objects: list[str]) -> str | None:
+async def _posted_choice(request: Request) -> tuple[Session, list[str], list[str], bool, Any]:
+    """The signed-in session and the districts, objects and Check dependencies its form chose,
+    the form carrying the session's CSRF token; else _Refused."""
+    form = await request.form()
+    session = await run_in_threadpool(signed_in, request)
+    if session is None:
+        raise _Refused("Sign in first.", 401)
+    if not _csrf_ok(request, form):
+        raise _Refused(EXPIRED, 403)
+    districts = [str(d) for d in form.getlist("district")]
+    objects = [str(o) for o in form.getlist("object")]
     if not districts:
-        return "Choose at least one district in Select Districts."
+        raise _Refused("Choose at least one district in Select Districts.")
     if not objects:
-        return "Choose at least one of the Subscribed Data Elements."
-    return None
+        raise _Refused("Choose at least one of the Subscribed Data Elements.")
+    return session, districts, objects, form.get("check_dependencies") == "on", form
+
+
+def _status(exc: ResyncError) -> int:
+    return exc.status if isinstance(exc, _Refused) else 422
 
 
 def _review(session: Session, districts: list[str], objects: list[str], check: bool) -> dict:
@@ -196,20 +213,11 @@ def _review(session: Session, districts: list[str], objects: list[str], check: b
 
 async def confirm(request: Request) -> Response:
     """Request Resync: the confirmation restating the plan (an htmx fragment), or why not."""
-    form = await request.form()
-    session = await run_in_threadpool(signed_in, request)
-    if session is None:
-        return _to_signin(request)
-    if not _csrf_ok(request, form):
-        return _render(request, "_refusal.html", {"text": EXPIRED}, status=403)
-    districts, objects, check = _selection(form)
-    missing = _missing_choice(districts, objects)
-    if missing:
-        return _render(request, "_refusal.html", {"text": missing}, status=422)
     try:
+        session, districts, objects, check, _ = await _posted_choice(request)
         context = await run_in_threadpool(_review, session, districts, objects, check)
     except ResyncError as exc:
-        return _render(request, "_refusal.html", {"text": str(exc)}, status=422)
+        return _render(request, "_refusal.html", {"text": str(exc)}, status=_status(exc))
     return _render(request, "_confirm.html", context)
 
 
@@ -220,23 +228,15 @@ def _submit(session: Session, districts: list[str], objects: list[str], check: b
 
 
 async def queue(request: Request) -> Response:
-    """OK: queue the confirmed request, then its page; a refusal queues nothing."""
-    form = await request.form()
-    session = await run_in_threadpool(signed_in, request)
-    if session is None:
-        return _to_signin(request)
-    if not _csrf_ok(request, form):
-        return _message(request, EXPIRED, 403)
-    districts, objects, check = _selection(form)
-    missing = _missing_choice(districts, objects)
-    year = str(form.get("school_year") or "")
+    """OK: queue the confirmed request (for the school year the confirmation named), then its
+    page; a refusal queues nothing."""
     try:
-        if missing:
-            raise ResyncError(missing)
+        session, districts, objects, check, form = await _posted_choice(request)
+        year = str(form.get("school_year") or "")
         queued = await run_in_threadpool(_submit, session, districts, objects, check,
                                          int(year) if year.isdigit() else None)
     except ResyncError as exc:
-        return _message(request, f"Nothing was queued: {exc}", 422, "Request refused")
+        return _message(request, f"Nothing was queued: {exc}", _status(exc), "Request refused")
     return RedirectResponse(f"/requests/{queued.id}", status_code=303)
 
 
