@@ -270,6 +270,18 @@ async def connect_async(url: str, **kwargs):
         raise _unreachable(exc) from exc
 
 
+async def listening(url: str, channels: list[str]):
+    """An autocommit AsyncConnection that LISTENs on `channels`; iterate `.notifies()`, then close it."""
+    conn = await connect_async(url, autocommit=True)
+    try:
+        for channel in channels:
+            await conn.execute(f'listen "{channel}"')
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
 def check_reachable(url: str) -> None:
     with transaction(url) as conn:
         conn.execute(sa.text("select 1"))

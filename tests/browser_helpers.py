@@ -83,10 +83,21 @@ class Browser:
 
     def wait_for(self, css: str, timeout: float = 20.0, what: str | None = None):
         """The first element matching `css` once it is displayed."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
         def shown():
-            found = [e for e in self.all(css) if e.is_displayed()]
+            try:
+                found = [e for e in self.all(css) if e.is_displayed()]
+            except StaleElementReferenceException:  # a live update replaced it meanwhile: look again
+                return None
             return found[0] if found else None
         return wait_until(shown, timeout, what or f"{css} on {self.driver.current_url}", every=0.1)
+
+    def data(self, css: str, key: str) -> str | None:
+        """data-<key> of the element matching `css`, read in one script (live updates replace
+        elements between two WebDriver calls)."""
+        return self.driver.execute_script(
+            "const e = document.querySelector(arguments[0]); return e ? e.dataset[arguments[1]] : null;", css, key)
 
     def quit(self) -> None:
         self.driver.quit()

@@ -97,15 +97,14 @@ def test_a_state_user_requests_with_dependencies_and_sees_it_finish_live(browser
     browser.wait_for("#request-status")
     request_id = int(browser.driver.current_url.rsplit("/", 1)[1])
     assert request_row(state_env.url, request_id)["requested_by"] == writer  # the login role
-    assert browser.find("#request-status").get_attribute("data-status") == "queued"
+    assert browser.data("#request-status", "status") == "queued"
     browser.driver.execute_script("window.stillThisPage = true")
     browser.shot("queued")
 
     workers.burst()  # a real worker, as resync_worker, runs it to the end
-    # Read with one script each time: the live updates replace these elements as they come.
-    wait_until(lambda: browser.driver.execute_script(
-        "return document.querySelector('#request-status').dataset.status") == "succeeded", 60,
-        "the page to show the request succeeded")
+    # Read in one script: the live updates replace these elements as they come.
+    wait_until(lambda: browser.data("#request-status", "status") == "succeeded", 60,
+               "the page to show the request succeeded")
     states = browser.driver.execute_script(
         "return [...document.querySelectorAll('#progress-grid td.cell')]"
         ".map(c => c.dataset.district + ' ' + c.dataset.state)")

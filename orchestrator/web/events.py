@@ -66,10 +66,9 @@ async def stream(request: Request) -> Response:
     watched = _number(request.query_params.get("request"))
 
     async def events():
-        listener = await database.connect_async(session.url, autocommit=True)
+        listener = await database.listening(session.url, [notifications.NOTIFICATION_CHANNEL,
+                                                          requests.REQUEST_CHANNEL])
         try:
-            await listener.execute(f'listen "{notifications.NOTIFICATION_CHANNEL}"')
-            await listener.execute(f'listen "{requests.REQUEST_CHANNEL}"')
             yield {"event": "listening", "data": "listening"}
             for html in await run_in_threadpool(_notifications_after, request, session, after):
                 yield {"event": "notification", "data": html}
