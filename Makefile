@@ -22,6 +22,8 @@ demo: install
 	@echo "  resync run -d 01 -o AttendanceExcuse --dry-run    # the plan, and the dbt command that does it"
 	@echo "  resync run -d 01 -o AttendanceExcuse              # the same, now (it asks first)"
 	@echo "  resync demo change && resync aggregate            # a school day of changes, then the nightly aggregation"
+	@echo "The administrators' web page: run  resync web  and open http://127.0.0.1:8800/ in a browser;"
+	@echo "sign in as state_admin, abbott_admin or analyst (the embedded database accepts any password)."
 
 test: install
 	$(BIN)/python -m pytest -q

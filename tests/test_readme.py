@@ -33,6 +33,7 @@ NOT_RUN = [
     (r"^make ", "the set-up itself: make test runs this test, make demo is done below"),
     (r"^(systemctl|journalctl) ", "a service manager's"),
     (r"^resync worker\b", "runs until stopped (tests/test_worker.py runs workers)"),
+    (r"^resync web\b", "serves the page until stopped (tests/test_web_browser.py drives it)"),
     (r"--wait\b", "waits for a worker (tests/test_requests.py)"),
     (r"^resync demo (setup|generate)\b", "regenerates every district: make demo's work, done once below"),
     (r"^resync district add .*--schema \w+_replica", "needs a replicated schema of one's own (tests/test_state_models.py)"),

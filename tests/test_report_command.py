@@ -313,8 +313,10 @@ def test_a_district_user_reads_their_districts_report_only(cli, state_url, users
     # PostgreSQL filters the views' rows (security_invoker over row-level security), not the CLI.
     assert document["attendance_summary"] and {r["district_id"] for r in document["attendance_summary"]} == {"01"}
     assert users.sql(abbott, f"select distinct district_id from {REPORTS}.attendance_summary") == [("01",)]
-    # The pull log is not theirs to read.
-    assert [(f["district"], f["status"], f["last_pull"]) for f in document["freshness"]] == [("01", "unknown", None)]
+    # Their district's pulls are theirs to read (row-level security on the pull log), no other's.
+    assert [(f["district"], f["status"]) for f in document["freshness"]] == [("01", "fresh")]
+    assert document["freshness"][0]["last_pull"] is not None
+    assert users.sql(abbott, "select distinct district_id from resync.pull_log") == [("01",)]
     assert one_sentence(users.cli(abbott, "report", *IN_YEAR, "-d", "02")) == (
         f"Error: {abbott} may read districts 01 only, not 02.")
     # Views they cannot see are not theirs to build.

@@ -247,3 +247,12 @@ def test_ok_queues_the_plan_the_confirmation_restated(app, web_state):  # noqa: 
     assert queued.requested_by == web_state.users["writer"]
     assert queued.selection["school_year"] == current_school_year()
     assert queued.plan == json.loads(json.dumps(expected.as_dict(), default=str))
+
+
+def test_make_demo_ends_by_saying_how_to_open_the_page():
+    from orchestrator.cli.web import DEFAULT_PORT
+
+    demo = (settings.project_dir() / "Makefile").read_text().split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    last = " ".join(line.strip().removeprefix('@echo "').removesuffix('"') for line in demo.splitlines()[-2:])
+    assert f"resync web  and open http://127.0.0.1:{DEFAULT_PORT}/" in last
+    assert "state_admin, abbott_admin or analyst" in last

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from browser_helpers import WebServer, browser, require_browser, screenshot_root, skip_module_without_browser  # noqa: F401
-from orchestrator import catalog, database, requests
+from orchestrator import catalog, database, reports, requests, resync
 from orchestrator.school_year import current_school_year, school_year_label
 from queue_helpers import request_row, wait_until, workers  # noqa: F401
 from rights_helpers import PASSWORD
@@ -117,6 +117,18 @@ def test_a_state_user_requests_with_dependencies_and_sees_it_finish_live(browser
     browser.driver.get(web.url + "/history")
     assert browser.wait_for(f"#history tr[data-request='{request_id}']").text.startswith(str(request_id))
     browser.shot("history")
+
+    # The attendance report of what was just resynced, with its charts (`resync report --html`'s page).
+    with database.transaction(state_env.url) as conn:  # the reports' months too, then their views:
+        months = resync.build_plan(conn, ["01", "02"], ["SchoolMonth"], False, None)  # an administrator's part
+    assert resync.execute(months, state_env.url).ok
+    reports.build_views(state_env.url, current_school_year())
+    browser.driver.get(web.url + "/report")
+    browser.driver.switch_to.frame(browser.wait_for("iframe#report"))
+    charts = browser.wait_for("figure svg", what="the report's charts")
+    assert charts.size["height"] > 20 and "Abbott" in browser.find("body").text
+    browser.driver.switch_to.default_content()
+    browser.shot("attendance-report")
 
 
 def test_a_read_user_sees_everything_but_no_request_button(browser, web, state_env):  # noqa: F811

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .. import database, demo_data, rights, school_year, settings
+from .. import database, demo_data, rights, school_year
 from ..errors import ResyncError
-from . import web
 from .common import emit_json, json_option, tool_transaction
 from .selection import stack_options
 
@@ -98,12 +97,4 @@ def setup(students, school_year, as_of, seed, as_json) -> None:
         rights.require_admin(conn, "set up the demo")
     summary = demo_data.setup(database.database_url(), students=students, school_year=school_year,
                               seed=seed, as_of=as_of)
-    if as_json:
-        emit_json(summary)
-        return
-    click.echo(demo_data.describe_setup(summary))
-    passwords = ("any password: the embedded database trusts this machine" if settings.configured_database_url() is None
-                 else "their database password")
-    click.echo(f"The administrators' page: run `resync web` (or `.venv/bin/resync web`) and open"
-               f" http://127.0.0.1:{web.DEFAULT_PORT}/ in a browser; sign in as state_admin, abbott_admin or"
-               f" analyst ({passwords}).")
+    emit_json(summary) if as_json else click.echo(demo_data.describe_setup(summary))

@@ -40,8 +40,8 @@ def district_freshness(conn: Connection, districts: Sequence[registry.District],
                        now: datetime.datetime | None = None) -> list[DistrictFreshness]:
     """From resync.pull_log (every resync pulls first) and the succeeded requests the caller sees.
 
-    The pull log is the worker's and administrators' to read; for anyone else the last pull is
-    unknown (a freshness module that gives users their districts' pulls can stand in)."""
+    Users read the pull log of their districts (row-level security); where the caller may not read
+    it at all (a tool schema from before that), the last pull is unknown."""
     tool = settings.TOOL_SCHEMA
     readable = conn.execute(sa.text("select has_table_privilege(:t, 'select')"), {"t": f"{tool}.pull_log"}).scalar()
     pull_log = (f"(select max(pulled_at) from {tool}.pull_log where pull_log.district_id = district.code)"

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import catalog, database, notifications, plan_review, registry, request_progress, requests, state_config
+from .. import catalog, database, notifications, plan_review, registry, reports, request_progress, requests, state_config
 from ..errors import ResyncError
 from ..school_year import current_school_year, school_year_label
 from .sessions import Session, authenticate
@@ -37,6 +37,7 @@ def routes() -> list[Route]:
         Route("/requests/{request_id:int}", request_page),
         Route("/history", history),
         Route("/inbox", inbox),
+        Route("/report", report),
     ]
 
 
@@ -276,3 +277,19 @@ def _inbox(session: Session) -> dict:
 
 async def inbox(request: Request) -> Response:
     return await _page(request, _inbox, "inbox.html")
+
+
+def _report(session: Session, school_year: int | None) -> dict:
+    """The attendance report page of `resync report --html`, for the districts the user may read."""
+    from ..reports import page
+
+    loaded = reports.load(session.url, [], school_year)
+    with database.transaction(session.url) as conn:
+        frame = _frame(conn, session)
+    return {**frame, "title": "Attendance report", "year": loaded.school_year,
+            "year_label": school_year_label(loaded.school_year), "report_html": page.render(loaded)}
+
+
+async def report(request: Request) -> Response:
+    year = request.query_params.get("school_year", "")
+    return await _page(request, lambda s: _report(s, int(year) if year.isdigit() else None), "report.html")
