@@ -44,11 +44,22 @@ def test_a_running_request_pulls_then_replaces_object_by_object():
     assert one_pulled.pulls == {"01": "success", "02": "pulling"}
 
     second = request_progress.of_request(_request("running", {
-        "event": "start", "pulls": {"01": "success", "02": "error"},
-        "objects": {"District": "success", "School": "running"}}))
+        "event": "start", "pulls": {"01": "success", "02": "error"}, "districts": ["01"],
+        "objects": {"District": {"01": "success"}, "School": {"01": "running"}}}))
     assert second.pulls == {"01": "success", "02": "error"}
     assert _states(second) == {("District", "01"): "success", ("School", "01"): "running",
                                ("District", "02"): "skipped", ("School", "02"): "skipped"}  # its pull failed
+
+
+def test_a_run_district_by_district_shows_each_district_where_it_is():
+    found = request_progress.of_request(_request("running", {
+        "event": "finish", "pulls": {"01": "success", "02": "success"}, "districts": ["02"],
+        "objects": {"District": {"01": "success", "02": "success"}, "School": {"01": "success"}}}))
+    assert _states(found) == {("District", "01"): "success", ("School", "01"): "success",
+                              ("District", "02"): "success", ("School", "02"): "waiting"}
+    waiting = request_progress.of_request(_request("running", {
+        "event": "pull-start", "pulls": {}, "districts": ["01"], "objects": {}}))
+    assert waiting.pulls == {"01": "pulling", "02": "waiting"}
 
 
 def test_a_finished_request_shows_its_results_with_rows():

@@ -242,7 +242,7 @@ def test_ok_queues_the_plan_the_confirmation_restated(app, web_state):  # noqa: 
     request_id = int(answer.headers["location"].rsplit("/", 1)[1])
     with database.transaction(web_state.url) as conn:
         queued = requests.get(conn, request_id)
-        expected = requests.preview_resync(conn, districts=["01", "02"], objects=["Calendar"],
+        expected = requests.plan_resync(conn, districts=["01", "02"], objects=["Calendar"],
                                            check_dependencies=True, school_year=current_school_year())
     assert queued.requested_by == web_state.users["writer"]
     assert queued.selection["school_year"] == current_school_year()

@@ -87,7 +87,8 @@ def test_a_state_user_requests_with_dependencies_and_sees_it_finish_live(browser
     assert dialog.find_element("css selector", "#confirm-districts").text == "Abbott (01), Campus (02)"
     assert school_year_label(current_school_year()) in browser.find("#confirm-scope").text
     in_order = [row.get_attribute("data-object") for row in browser.all("#confirm-objects tbody tr")]
-    assert in_order == [*parents, "AttDayAggregation"]
+    assert in_order == [o.campus_name for o in resync.in_run_order([aggregation], True)]  # dbt's run order
+    assert sorted(in_order) == sorted([*parents, "AttDayAggregation"])
     assert browser.all("#confirm-pulls tbody tr")  # the landing tables pulled first
     assert "Rows involved" in browser.find("#confirm-estimate").text
     assert state_env.requests() == before  # nothing is queued before OK

@@ -1,7 +1,7 @@
 """The pages: sign-in, the resync screen and its confirmation, a request, history, the inbox.
 
 Each handler reads and queues through the signed-in user's own database connection with the
-same API as the CLI (requests.preview_resync and submit_resync, plan_review, request_progress,
+same API as the CLI (requests.plan_resync and submit_resync, plan_review, request_progress,
 registry, notifications), so PostgreSQL's rights decide what a user sees and may do; the page
 only hides what it knows the database would refuse (the Request button of a Read user).
 """
@@ -206,7 +206,7 @@ def _status(exc: ResyncError) -> int:
 
 def _review(session: Session, districts: list[str], objects: list[str], check: bool) -> dict:
     with database.transaction(session.url) as conn:
-        plan = requests.preview_resync(conn, districts=districts, objects=objects, check_dependencies=check,
+        plan = requests.plan_resync(conn, districts=districts, objects=objects, check_dependencies=check,
                                        school_year=None)
         review = plan_review.review(conn, plan)
     return {"plan": plan, "review": review, "year_label": school_year_label(plan.school_year)}
