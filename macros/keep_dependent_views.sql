@@ -18,8 +18,19 @@
        that the views exist, since its own drop of the old table cascaded them out of the cache;
        a report model later in the same run then replaces its view as usual.
 
+    The report models (views) carry the same hooks: dbt replaces a view the same way on every
+    run, and its drop CASCADE would take the report views over it; worse, in a full refresh the
+    views recached in step 3 have no dependency links in dbt's cache, so dbt would not know that
+    the cascade dropped them, and their own models would fail ("relation does not exist").
+
     Hand-written because neither dbt nor PostgreSQL re-points views to a replaced table.
 -#}
+
+{% macro resync_replaces_relation() %}
+    {#- True when this model's run replaces its relation by a new one: a full refresh of a table,
+        and every run of a view. -#}
+    {{- return(execute and (should_full_refresh() or config.get('materialized') == 'view')) -}}
+{% endmacro %}
 
 {% macro resync_dependent_views_sql(relation) %}
     {#- Views and materialized views depending on `relation`, transitively; `depth` orders them
@@ -51,7 +62,7 @@
 
 
 {% macro resync_save_dependent_views() %}
-    {%- if execute and should_full_refresh() -%}
+    {%- if resync_replaces_relation() -%}
     create temporary table if not exists resync_kept_views (
         schema_name name, view_name name, kind "char", depth integer,
         definition text, options text[], owner name, description text, acl aclitem[]
@@ -68,8 +79,9 @@
 
 
 {% macro resync_restore_dependent_views() %}
-    {%- if execute and should_full_refresh() -%}
-    {%- set backup = make_backup_relation(this.incorporate(type='table'), 'table') -%}
+    {%- if resync_replaces_relation() -%}
+    {%- set kind = 'view' if config.get('materialized') == 'view' else 'table' -%}
+    {%- set backup = make_backup_relation(this.incorporate(type=kind), kind) -%}
     do $resync$
     declare
         kept record;
@@ -81,7 +93,7 @@
         end if;
         -- The old table and its views go now, in this transaction (dbt's own drop after the
         -- commit then finds nothing), with the rights dbt's CASCADE would have used.
-        drop table if exists {{ backup.include(database=false) }} cascade;
+        drop {{ kind }} if exists {{ backup.include(database=false) }} cascade;
         for kept in select * from pg_temp.resync_kept_views order by depth, schema_name, view_name loop
             kind_word := case kept.kind when 'm' then 'materialized view' else 'view' end;
             -- With its options: a report view runs with its reader's rights (security_invoker).
@@ -126,7 +138,7 @@
 
 
 {% macro resync_recache_dependent_views() %}
-    {%- if execute and should_full_refresh() -%}
+    {%- if resync_replaces_relation() -%}
         {%- for row in run_query(resync_dependent_views_sql(this)).rows -%}
             {%- do adapter.cache_added(api.Relation.create(
                 database=this.database, schema=row['schema_name'], identifier=row['view_name'],

@@ -97,6 +97,25 @@ def test_a_full_refresh_that_also_rebuilds_a_report_view_succeeds(state_url):
     assert _report_rows(state_url) == before
 
 
+def test_a_full_refresh_of_every_model_keeps_the_views_over_the_report_views(state_url):
+    """A plain `dbt run --full-refresh` (the README's line): the state tables and the report views
+    in one run, then a run of the report views alone; an analyst's view over a report view stays."""
+    before = _report_rows(state_url)
+    with database.transaction(state_url) as conn:
+        conn.execute(sa.text(f"create view public.yearly as select * from {REPORTS}.attendance_by_year"))
+    try:
+        expected = _scalar(state_url, "select count(*) from public.yearly")
+        for args in (("run", "--full-refresh"), ("run", "--select", "reports")):
+            result = dbt(state_url, *args, school_year=YEAR)
+            assert result.nodes and {n.status for n in result.nodes} == {"success"}, args
+            assert _report_views() <= _views_in(state_url, REPORTS)
+            assert _report_rows(state_url) == before
+            assert _scalar(state_url, "select count(*) from public.yearly") == expected > 0
+    finally:
+        with database.transaction(state_url) as conn:
+            conn.execute(sa.text("drop view if exists public.yearly"))
+
+
 def test_resync_run_full_refresh_keeps_the_report_views(cli, state_url, reader_role):
     before, old_school = _report_rows(state_url), _scalar(state_url, "select 'state.school'::regclass::oid")
     owners = _owners_and_options(state_url)

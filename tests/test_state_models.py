@@ -263,7 +263,7 @@ def test_every_state_table_enforces_the_key_its_yml_declares(state_url):
     # A full refresh builds new tables: they get their keys again (twice: the old key's name is taken
     # by the table being replaced until it is dropped).
     for _ in range(2):
-        run(state_url, "run", "--select", "state", "--full-refresh")  # the state tables whose keys it checks
+        run(state_url, "run", "--full-refresh")
         _assert_keys_enforced(state_url)
 
 
