@@ -37,3 +37,15 @@ def check_day(day: datetime.date) -> datetime.date:
 def school_year_label(end_year: int) -> str:
     """2025 -> "2024-2025"."""
     return f"{end_year - 1}-{end_year}"
+
+
+def parse_school_year(text: str) -> int | None:
+    """A school year typed or posted as text (a form field): None when empty (the current one),
+    the end year when it is one, else a ResyncError; the range is checked where it is used."""
+    text = text.strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        shown = text[:20].encode("unicode_escape").decode()
+        raise ResyncError(f"School year {shown!r} is not a year: give the end year, such as {current_school_year()}.")
+    return int(text)

@@ -249,6 +249,21 @@ def test_ok_queues_the_plan_the_confirmation_restated(app, web_state):  # noqa: 
     assert queued.plan == json.loads(json.dumps(expected.as_dict(), default=str))
 
 
+@pytest.mark.parametrize("year", ["abc", "2024; drop table state.day", "٢٠٢٤", "-1"])
+def test_a_school_year_that_is_not_a_year_is_a_sentence_and_queues_nothing(app, web_state, year):  # noqa: F811
+    """The confirmation's school year and the report's are end years: anything else is refused,
+    not read as the current year."""
+    client = signed_in(app, web_state.users["writer"])
+    before = web_state.requests()
+    answer = client.post("/requests", data={"district": "01", "object": "Calendar", "school_year": year,
+                                            "csrf_token": token_of(client)})
+    assert answer.status_code == 422
+    assert refusal(answer).startswith("Nothing was queued: School year") and "is not a year" in refusal(answer)
+    assert web_state.requests() == before
+    report = client.get("/report", params={"school_year": year})
+    assert "is not a year: give the end year" in refusal(report)
+
+
 def test_make_demo_ends_by_saying_how_to_open_the_page():
     from orchestrator.cli.web import DEFAULT_PORT
 

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from .. import catalog, database, notifications, plan_review, registry, reports, request_progress, requests, state_config
 from ..errors import ResyncError
-from ..school_year import current_school_year, school_year_label
+from ..school_year import current_school_year, parse_school_year, school_year_label
 from .sessions import Session, authenticate
 
 CSRF_FIELD = "csrf_token"
@@ -233,9 +233,8 @@ async def queue(request: Request) -> Response:
     page; a refusal queues nothing."""
     try:
         session, districts, objects, check, form = await _posted_choice(request)
-        year = str(form.get("school_year") or "")
-        queued = await run_in_threadpool(_submit, session, districts, objects, check,
-                                         int(year) if year.isdigit() else None)
+        year = parse_school_year(str(form.get("school_year") or ""))
+        queued = await run_in_threadpool(_submit, session, districts, objects, check, year)
     except ResyncError as exc:
         return _message(request, f"Nothing was queued: {exc}", _status(exc), "Request refused")
     return RedirectResponse(f"/requests/{queued.id}", status_code=303)
@@ -292,4 +291,4 @@ def _report(session: Session, school_year: int | None) -> dict:
 
 async def report(request: Request) -> Response:
     year = request.query_params.get("school_year", "")
-    return await _page(request, lambda s: _report(s, int(year) if year.isdigit() else None), "report.html")
+    return await _page(request, lambda s: _report(s, parse_school_year(year)), "report.html")
