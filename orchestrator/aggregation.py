@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from . import catalog, database, dbt_invoker, migrations, registry, settings, state_config
 from .errors import ResyncError
 from .sites import pulls
+from .state_view import sync_log
 from .school_year import current_school_year, first_day, school_year_label
 
 MODEL = "att_day_aggregation"
@@ -92,12 +93,14 @@ def aggregate(
     through: datetime.date | None = None,
     url: str | None = None,
     on_district: Callable[[DistrictAggregation], None] | None = None,
+    origin: sync_log.SyncOrigin | None = None,
 ) -> AggregationResult:
     """Aggregate the districts' attendance (all registered ones by default).
 
     Incremental unless `refresh`; a district never aggregated for the year is refreshed.
     Attendance counts through `through` (default yesterday: today's is still being taken).
-    `on_district` hears each district's result as soon as it is known.
+    `on_district` hears each district's result as soon as it is known. A district aggregated is
+    recorded for `resync freshness` as asked by `origin` (default: the current user).
     """
     url = url or database.database_url()
     year = school_year or configured_school_year()
@@ -141,6 +144,8 @@ def aggregate(
         if succeeded:
             with database.transaction(url) as conn:
                 outcome.watermark, outcome.rows_deleted = _last_run(conn, district.code, year)
+                sync_log.record(conn, origin, [sync_log.Synced(district.code, "AttDayAggregation", year,
+                                                                outcome.rows_written)])
         result.districts.append(outcome)
         if on_district:
             on_district(outcome)

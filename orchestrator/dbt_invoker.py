@@ -464,6 +464,26 @@ def invoke(
         )
 
 
+def compiled_sql(models: list[str], variables: dict, url: str | None = None) -> dict[str, str]:
+    """The SELECT each model would run with these vars (`dbt compile`, ephemeral staging inlined
+    as CTEs), by model name; ResyncError with dbt's reason when it does not compile."""
+    from dbt.cli.main import dbtRunner
+
+    url = url or database.database_url()
+    environment = database.dbt_environment(url)
+    args = ["--select", *models, "--vars", vars_argument(variables)]
+    with _lock, _environment(environment):
+        manifest, _ = _manifest_for(environment["RESYNC_PGDATABASE"])
+        failures = _FailureCollector()
+        result = dbtRunner(manifest=manifest, callbacks=[failures]).invoke(_common_args("compile") + args)
+        if not result.success:
+            reason = _exception_sentence(result.exception) if result.exception is not None else (
+                (failures.first() or (None, None))[1] or "dbt reported a failure without a message")
+            raise ResyncError(f"{', '.join(models)} could not be compiled: {short_reason(reason)}.")
+        return {item.node.name: item.node.compiled_code for item in result.result.results
+                if item.node.resource_type == "model"}
+
+
 _MESSAGE_PREFIX = re.compile(r"^(Database|Compilation|Runtime) Error in \w+ \w+ \([^)]*\)\s*")
 _MESSAGE_NOISE = re.compile(r"\s+(LINE \d+:|compiled code at|HINT:|DETAIL:|CONTEXT:|> in macro|> called by).*$")
 

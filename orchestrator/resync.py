@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from . import catalog, database, dbt_invoker, missing_parents, registry, settings, state_config
 from .sites import pulls
+from .state_view import sync_log
 from .catalog import CampusObject
 from .errors import ResyncError
 
@@ -323,9 +324,12 @@ def execute(
     plan: ResyncPlan,
     url: str | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    origin: sync_log.SyncOrigin | None = None,
 ) -> ResyncResult:
     """Run the plan: pull what its objects read from every district, then one in-process dbt
     invocation for the districts whose pull succeeded, then rows per district and missing parents.
+    Each object rebuilt for a district is recorded for `resync freshness` as asked by `origin`
+    (a request; default: the current user at `resync run`).
 
     A district whose pull fails is left out of the rebuild (its objects are skipped and the
     failure is reported); the other districts still finish. A full refresh needs every district,
@@ -352,6 +356,10 @@ def execute(
                     for o in succeeded}
             orphans = ([] if plan.check_dependencies or not succeeded
                        else missing_parents.find(conn, plan.objects, run_plan.district_codes, plan.school_year))
+            sync_log.record(conn, origin, [
+                sync_log.Synced(code, o.campus_name, plan.school_year if o.year_scoped else None,
+                                rows[o.model_name].get(code, 0))
+                for o in succeeded for code in run_plan.district_codes])
 
     results = []
     ready_codes = {d.code for d in ready}

@@ -6,6 +6,7 @@ The one place to set them is the `vars` of dbt_project/dbt_project.yml:
     subscribed_objects: all          # or a list of Campus (or model) names
     chronic_absence_rules:           # reported beside the federal rule
       - {name: state, absent_days: 10, min_membership_days: 45}
+    sync_cadence_days: 7             # after how many days without a resync an object is stale
 
 The default subscribes every object. A state that leaves the attendance objects
 (AttDayAggregation, AttendanceExcuse) out of its list cannot resync them: in the original
@@ -68,6 +69,24 @@ def school_year() -> int | None:
         raise ResyncError(f"school_year in {config_path()} must be the end year of a school year,"
                           f" such as 2025; got {raw!r}.")
     return int(text)
+
+
+#: The weekly full sync's cadence, when dbt_project.yml does not set sync_cadence_days.
+DEFAULT_CADENCE_DAYS = 7
+
+
+def sync_cadence_days() -> int:
+    """The `sync_cadence_days` var: after how many days without a resync (or a pull) a district's
+    object is stale; `dbt source freshness` warns after the same."""
+    raw = project_vars().get("sync_cadence_days", DEFAULT_CADENCE_DAYS)
+    try:
+        days = float(raw)
+    except (TypeError, ValueError):
+        days = 0
+    if not days > 0 or days != int(days):
+        raise ResyncError(f"sync_cadence_days in {config_path()} must be a whole number of days, such as 7;"
+                          f" got {raw!r}.")
+    return int(days)
 
 
 def load() -> StateConfig:

@@ -456,10 +456,12 @@ class _ResyncTarget(_Target):
     refused: list[tuple[str, str]]  # districts that could not be planned at run time, and why
     url: str
     pairs: list[tuple[str, str]]
+    origin: Any = None  # state_view.sync_log.SyncOrigin: the request, for `resync freshness`
 
     @classmethod
     def build(cls, conn, request: requests.Request, url: str) -> "_ResyncTarget":
         from . import resync
+        from .state_view.sync_log import SyncOrigin
 
         s = request.selection
         # The school year was fixed when it was queued: one queued on June 30 still means that
@@ -483,7 +485,7 @@ class _ResyncTarget(_Target):
             if not plans:
                 raise ResyncError(" ".join(reason for _, reason in refused))
         pairs = [(d.code, o.model_name) for p in plans for d in p.districts for o in p.objects]
-        return cls(plans=plans, refused=refused, url=url, pairs=pairs)
+        return cls(plans=plans, refused=refused, url=url, pairs=pairs, origin=SyncOrigin.of_request(request))
 
     def run(self, progress, should_stop):
         from . import resync
@@ -508,7 +510,7 @@ class _ResyncTarget(_Target):
                           "event": event.kind, "status": event.status, "districts": list(codes),
                           "pulls": dict(pulled), "objects": {name: dict(v) for name, v in objects.items()}})
 
-            results.append(resync.execute(plan, url=self.url, on_progress=on_progress))
+            results.append(resync.execute(plan, url=self.url, on_progress=on_progress, origin=self.origin))
             if should_stop():  # a cancel or shutdown: no next district
                 break
         if len(self.plans) == 1 and not self.refused:
@@ -547,14 +549,17 @@ class _AggregationTarget(_Target):
     refresh: bool
     pairs: list[tuple[str, str]]
     url: str
+    origin: Any = None  # state_view.sync_log.SyncOrigin: the request, for `resync freshness`
 
     @classmethod
     def build(cls, conn, request: requests.Request, url: str) -> "_AggregationTarget":
         from . import registry
+        from .state_view.sync_log import SyncOrigin
 
         codes = [d.code for d in registry.resolve(conn, request.selection.get("districts"))]
         return cls(districts=request.selection.get("districts"), refresh=bool(request.selection.get("refresh")),
-                   pairs=[(code, "att_day_aggregation") for code in codes], url=url)
+                   pairs=[(code, "att_day_aggregation") for code in codes], url=url,
+                   origin=SyncOrigin.of_request(request))
 
     def run(self, progress, should_stop):
         from . import aggregation
@@ -570,7 +575,7 @@ class _AggregationTarget(_Target):
 
         try:
             result = aggregation.aggregate(district_codes=self.districts, refresh=self.refresh, url=self.url,
-                                           on_district=on_district)
+                                           on_district=on_district, origin=self.origin)
         except _StopBetweenSteps:
             return requests.CANCELLED, {"districts": finished}, None
         return (requests.SUCCEEDED if result.ok else requests.FAILED), result.as_dict(), result.error

@@ -9,7 +9,8 @@ from __future__ import annotations
 import click
 
 from .common import ResyncGroup
-from . import aggregate, db, demo, district, objects, pull, report, request, run, schedule, user, web, worker
+from . import (aggregate, db, demo, district, freshness, objects, pull, report, request, run, schedule, user,
+               verify, web, worker)
 
 
 @click.group(cls=ResyncGroup)
@@ -35,3 +36,5 @@ main.add_command(schedule.schedule)
 main.add_command(user.user)
 main.add_command(report.report)
 main.add_command(web.web)
+main.add_command(freshness.freshness)
+main.add_command(verify.verify)

@@ -109,11 +109,7 @@ def pull_district(state_url: str, district: District, tables: list[LandingTable]
                                   " so it was not pulled.")
             with SourceReader(district, state_url) as source:
                 columns = {t.name: source_columns(cursor, t) for t in tables}
-                relations = source.describe(sorted({n for t in tables for n in _site_tables(t)}))
-                for table in tables:
-                    source.check(table.name, relations[table.name], columns[table.name])
-                    for parent, wanted in _path_columns(table).items():
-                        source.check(parent, relations[parent], wanted)
+                source.check_readable(tables, columns)
                 for table in tables:
                     current["table"] = table.name
                     outcome.tables.append(_pull_table(source, cursor, district, table, columns[table.name],
@@ -129,46 +125,16 @@ def pull_district(state_url: str, district: District, tables: list[LandingTable]
     return outcome
 
 
-def _site_tables(table: LandingTable) -> list[str]:
-    """The district's tables that reading `table` touches: itself and its year path."""
-    return [table.name, *(table.year_path or ())]
-
-
-def _path_columns(table: LandingTable) -> dict[str, list[str]]:
-    """Columns the year path reads of each parent: its key, the next parent's key, and end_year
-    of the calendar at the end."""
-    path, keys = list(table.year_path or ()), list(table.path_keys)
-    wanted = {}
-    for index, parent in enumerate(path):
-        wanted[parent] = [keys[index]] + (keys[index + 1:index + 2] or [YEAR_COLUMN])
-    return wanted
-
-
 def _select(source: SourceReader, district: District, table: LandingTable, columns: list[str],
             school_year: int) -> sql.Composable:
     """SELECT of the district's rows as the landing stores them: district_id first, end_year last
     where the pull derives it. Year-scoped tables are joined along their path to the calendar."""
     row = sql.Identifier("row")
     fields = [sql.Literal(district.code)] + [sql.SQL("{}.{}").format(row, sql.Identifier(c)) for c in columns]
-    joins: list[sql.Composable] = []
-    condition = sql.SQL("true")
-    if table.year_scoped:
-        if table.derives_year:
-            previous = row
-            for step, (parent, key) in enumerate(zip(table.year_path, table.path_keys)):
-                alias = sql.Identifier(f"p{step}")
-                # As text: a replica may hold keys in another type than the landing's.
-                joins.append(sql.SQL("join {} as {} on {}.{}::text = {}.{}::text").format(
-                    source.relation(parent), alias, alias, sql.Identifier(key), previous, sql.Identifier(key)))
-                previous = alias
-            year = sql.SQL("{}.{}").format(previous, sql.Identifier(YEAR_COLUMN))
-            fields.append(year)
-        else:
-            year = sql.SQL("{}.{}").format(row, sql.Identifier(YEAR_COLUMN))
-        # An untyped literal takes the column's type, whatever type the district keeps it in.
-        condition = sql.SQL("{} = {}").format(year, sql.Literal(str(int(school_year))))
-    return sql.SQL("select {} from {} as {} {} where {}").format(
-        sql.SQL(", ").join(fields), source.relation(table.name), row, sql.SQL(" ").join(joins), condition)
+    scoped = source.scoped(table, school_year)
+    if table.derives_year:
+        fields.append(scoped.year)
+    return sql.SQL("select {} from {}").format(sql.SQL(", ").join(fields), scoped.rows)
 
 
 def _pull_table(source: SourceReader, cursor, district: District, table: LandingTable,

@@ -17,6 +17,7 @@ from psycopg import sql
 from .. import database
 from ..errors import ResyncError
 from ..registry import District
+from .landing_tables import YEAR_COLUMN, LandingTable
 
 #: Relation kinds a schema source may hold: tables, partitioned tables and foreign tables.
 _SCHEMA_KINDS = ("r", "p", "f")
@@ -30,6 +31,15 @@ CONNECT_TIMEOUT = 15
 class Relation:
     kind: str
     columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScopedRows:
+    """`rows`: FROM ... WHERE ... of a table's rows of one school year at the source, the table
+    aliased "row"; `year`: the expression of the row's school year (None: not year-scoped)."""
+
+    rows: sql.Composable
+    year: sql.Composable | None
 
 
 class SourceReader:
@@ -76,6 +86,29 @@ class SourceReader:
             return sql.Identifier(table)
         return sql.Identifier(self.district.schema_name, table)
 
+    def scoped(self, table: LandingTable, school_year: int) -> ScopedRows:
+        """The table's rows that a pull of `school_year` reads: year-scoped tables joined along
+        their year path to the calendar, whose end_year must be the school year."""
+        row = sql.Identifier("row")
+        joins: list[sql.Composable] = []
+        condition, year = sql.SQL("true"), None
+        if table.year_scoped:
+            if table.derives_year:
+                previous = row
+                for step, (parent, key) in enumerate(zip(table.year_path, table.path_keys)):
+                    alias = sql.Identifier(f"p{step}")
+                    # As text: a replica may hold keys in another type than the landing's.
+                    joins.append(sql.SQL("join {} as {} on {}.{}::text = {}.{}::text").format(
+                        self.relation(parent), alias, alias, sql.Identifier(key), previous, sql.Identifier(key)))
+                    previous = alias
+                year = sql.SQL("{}.{}").format(previous, sql.Identifier(YEAR_COLUMN))
+            else:
+                year = sql.SQL("{}.{}").format(row, sql.Identifier(YEAR_COLUMN))
+            # An untyped literal takes the column's type, whatever type the district keeps it in.
+            condition = sql.SQL("{} = {}").format(year, sql.Literal(str(int(school_year))))
+        return ScopedRows(sql.SQL("{} as {} {} where {}").format(
+            self.relation(table.name), row, sql.SQL(" ").join(joins), condition), year)
+
     def describe(self, tables: list[str]) -> dict[str, Relation | None]:
         """Kind and columns of each table at the source; None for a table it lacks."""
         names = [self.relation(t).as_string(self.conn) for t in tables]
@@ -92,6 +125,15 @@ class SourceReader:
                 found[table] = None if kind is None else Relation(kind, tuple(columns))
         return found
 
+    def check_readable(self, tables: list[LandingTable], columns: dict[str, list[str]]) -> None:
+        """ResyncError naming the district and table unless the source has every table with its
+        `columns`, and the columns its year path joins on."""
+        relations = self.describe(sorted({n for t in tables for n in (t.name, *(t.year_path or ()))}))
+        for table in tables:
+            self.check(table.name, relations[table.name], columns[table.name])
+            for parent, wanted in _path_columns(table).items():
+                self.check(parent, relations[parent], wanted)
+
     def check(self, table: str, relation: Relation | None, columns: list[str]) -> None:
         """ResyncError naming the district and table when the source cannot give these columns."""
         who = f"District {self.district.code} ({self.district.name})"
@@ -107,3 +149,13 @@ class SourceReader:
             raise ResyncError(
                 f"{who}: table {table} in {self.where()} lacks the column{'s' if len(missing) > 1 else ''}"
                 f" {', '.join(missing)}.")
+
+
+def _path_columns(table: LandingTable) -> dict[str, list[str]]:
+    """Columns the year path reads of each parent: its key, the next parent's key, and end_year
+    of the calendar at the end."""
+    path, keys = list(table.year_path or ()), list(table.path_keys)
+    wanted = {}
+    for index, parent in enumerate(path):
+        wanted[parent] = [keys[index]] + (keys[index + 1:index + 2] or [YEAR_COLUMN])
+    return wanted

@@ -1,0 +1,199 @@
+"""`resync verify`: districts' sites against the state, on two real servers (tests/conftest.py).
+
+Each source table at the site is compared with the landing, each state table with its
+recomputation from the landing; the three sets must hold exactly the rows changed at the site.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orchestrator.state_view import verify as verify_api
+from generated_data import SCHOOL_YEAR
+from queue_helpers import query, workers  # noqa: F401  (the workers fixture)
+from test_pull import resync_now, site_execute, state_query, two_sites  # noqa: F401  (the two_sites fixture)
+
+YEAR = str(SCHOOL_YEAR)
+
+
+def verify(url, districts, objects):
+    return verify_api.verify(url, districts, objects, SCHOOL_YEAR)
+
+
+def district(verification, code):
+    return next(d for d in verification.districts if d.district == code)
+
+
+def keys(items, column):
+    return sorted(item[column] for item in items)
+
+
+@pytest.fixture
+def excuses_changed(two_sites):
+    """Both districts resynced (AttendanceExcuse with its parents); then at district 01's site one
+    excuse edited, one inserted and one deleted. Yields (sites, edited id, inserted id, deleted id)."""
+    url = two_sites.state_url
+    assert resync_now(url, ["01", "02"], ["AttendanceExcuse"], check_dependencies=True).ok
+    [(edited, deleted, inserted)] = query(two_sites.sites["01"],
+        "select min(excuse_id), max(excuse_id) filter (where excuse_id not in"
+        " (select excuse_id from attendance where excuse_id is not null)), max(excuse_id) + 1000"
+        " from attendance_excuse")
+    site_execute(two_sites, "01",
+                 f"update attendance_excuse set description = 'Edited at the site' where excuse_id = {edited}",
+                 f"delete from attendance_excuse where excuse_id = {deleted}",
+                 f"insert into attendance_excuse (excuse_id, calendar_id, code, description, status, excuse, state_code)"
+                 f" select {inserted}, calendar_id, 'ZZ', 'New at the site', status, excuse, state_code"
+                 f" from attendance_excuse where excuse_id = {edited}")
+    return two_sites, edited, inserted, deleted
+
+
+def test_an_equal_district_reads_segment_checksums_not_rows(two_sites):
+    url = two_sites.state_url
+    assert resync_now(url, ["01", "02"], ["Day", "AttendanceExcuse"], check_dependencies=True).ok
+    found = verify(url, ["01", "02"], ["Day", "AttendanceExcuse", "Calendar"])
+    assert found.equal, found.summary()
+    for checked in found.districts:
+        comparisons = [*checked.tables.values(), *(o.state for o in checked.objects)]
+        assert {c.name for c in checked.tables.values()} >= {"day", "attendance_excuse", "calendar"}
+        assert all(c.segments > 0 and c.rows_read == 0 for c in comparisons)
+        assert checked.tables["day"].rows_district > 100  # real rows, compared by checksum
+    assert found.id is not None
+
+
+def test_changed_inserted_and_deleted_rows_at_the_site_are_found_in_the_right_sets(excuses_changed):
+    sites, edited, inserted, deleted = excuses_changed
+    found = verify(sites.state_url, ["01", "02"], ["AttendanceExcuse"])
+    assert not found.equal
+    one = district(found, "01")
+    excuses = one.tables["attendance_excuse"]
+    assert keys(excuses.only_district, "excuse_id") == [inserted]
+    assert keys(excuses.only_state, "excuse_id") == [deleted]
+    assert excuses.different == [{"key": {"excuse_id": edited}, "columns": ["description"]}]
+    assert excuses.counts == {"only_district": 1, "only_state": 1, "different": 1}
+    assert one.tables["calendar"].equal
+    assert one.objects[0].state.equal  # the state table still equals its recomputation from the landing
+    assert one.differing_objects == ["AttendanceExcuse"]
+    assert district(found, "02").equal  # the other district is untouched
+
+
+def test_a_pull_without_a_rebuild_leaves_the_difference_at_the_state(excuses_changed, cli):
+    sites, edited, inserted, deleted = excuses_changed
+    assert cli("pull", "-d", "01", "-o", "AttendanceExcuse", "--school-year", YEAR).exit_code == 0
+    found = verify(sites.state_url, ["01"], ["AttendanceExcuse"])
+    one = district(found, "01")
+    assert all(c.equal for c in one.tables.values())  # the landing holds the site's rows now
+    state = one.objects[0].state
+    assert (state.name, state.level) == ("attendance_excuse", "state")
+    assert keys(state.only_district, "excuse_id") == [inserted]
+    assert keys(state.only_state, "excuse_id") == [deleted]
+    assert state.different == [{"key": {"excuse_id": edited}, "columns": ["description"]}]
+
+
+def test_the_aggregation_is_verified_against_a_recomputation_from_the_sites_rows(two_sites, cli):
+    url = two_sites.state_url
+    assert resync_now(url, ["01"], ["AttDayAggregation"], check_dependencies=True).ok
+    assert verify(url, ["01"], ["AttDayAggregation"]).equal
+    # A student-day with absences: its attendance rows deleted at the site make it a day present.
+    [(person_id, calendar_id, day)] = state_query(url,
+        "select person_id, calendar_id, date from state.att_day_aggregation where district_id = '01'"
+        " and absent_minutes > 0 order by person_id, date limit 1")
+    deleted = [row[0] for row in query(two_sites.sites["01"],
+        f"select attendance_id from attendance where person_id = {person_id} and date = '{day}' order by 1")]
+    site_execute(two_sites, "01", f"delete from attendance where person_id = {person_id} and date = '{day}'")
+    found = district(verify(url, ["01"], ["AttDayAggregation"]), "01")
+    attendance = found.tables["attendance"]
+    assert keys(attendance.only_state, "attendance_id") == deleted
+    assert attendance.counts == {"only_district": 0, "only_state": len(deleted), "different": 0}
+    # Only the one segment (calendar and month) that differs is read row by row.
+    assert attendance.segments_differing == 1 and attendance.segments > 5
+    assert 0 < attendance.rows_read < (attendance.rows_district + attendance.rows_state) / 5
+    assert found.objects[0].state.equal  # the landing has not changed yet
+
+    assert cli("pull", "-d", "01", "-o", "AttDayAggregation", "--school-year", YEAR).exit_code == 0
+    state = district(verify(url, ["01"], ["AttDayAggregation"]), "01").objects[0].state
+    assert [d["key"] for d in state.different] == [{"person_id": person_id, "calendar_id": calendar_id, "date": day}]
+    assert {"absent_minutes", "present_minutes"} <= set(state.different[0]["columns"])
+    assert state.counts == {"only_district": 0, "only_state": 0, "different": 1}
+
+
+def test_a_row_changed_at_the_state_is_found(two_sites):
+    url = two_sites.state_url
+    assert resync_now(url, ["01"], ["AttendanceExcuse"], check_dependencies=True).ok
+    [(excuse_id,)] = state_query(url, "select min(excuse_id) from state.attendance_excuse where district_id = '01'")
+    state_query(url, f"update state.attendance_excuse set code = 'XX' where district_id = '01' and excuse_id = {excuse_id}"
+                     " returning 1")
+    state = verify(url, ["01"], ["AttendanceExcuse"]).districts[0].objects[0].state
+    assert state.different == [{"key": {"excuse_id": excuse_id}, "columns": ["code"]}]
+
+
+def test_repair_queues_the_smallest_request_and_the_next_verify_is_equal(excuses_changed, cli, workers):
+    sites, *_ = excuses_changed
+    url = sites.state_url
+    dry = cli("verify", "-d", "01", "-d", "02", "-o", "AttendanceExcuse", "--school-year", YEAR, "--repair",
+              "--dry-run")
+    assert dry.exit_code == 1, dry.output
+    assert "Dry run: nothing was queued." in dry.output and "AttendanceExcuse" in dry.output
+    assert query(url, "select count(*) from resync.request") == [(0,)]
+
+    result = cli("verify", "-d", "01", "-d", "02", "-o", "AttendanceExcuse", "--school-year", YEAR, "--repair",
+                 "--json")
+    assert result.exit_code == 0, result.output
+    outcome = json.loads(result.output)
+    assert not outcome["equal"]
+    [request_id] = outcome["repair"]["queued"]
+    [(selection,)] = query(url, "select selection from resync.request where id = %s", request_id)
+    assert selection["districts"] == ["01"] and selection["objects"] == ["AttendanceExcuse"]
+    assert selection["check_dependencies"] is False
+
+    workers.burst()
+    assert query(url, "select status from resync.request where id = %s", request_id) == [("succeeded",)]
+    again = cli("verify", "-d", "01", "-d", "02", "-o", "AttendanceExcuse", "--school-year", YEAR)
+    assert again.exit_code == 0, again.output
+    assert "The state equals the sites of 01, 02" in again.output
+
+    history = json.loads(cli("verify", "--history", "--json").output)
+    assert [v["equal"] for v in history[:3]] == [True, False, False]
+    assert history[1]["repair_requests"] == [request_id] and history[2]["repair_requests"] == []
+    # The repair is the object's last resync now, by that request.
+    fresh = json.loads(cli("freshness", "-d", "01", "-o", "AttendanceExcuse", "--school-year", YEAR, "--json").output)
+    assert fresh[0]["last_resync"]["request_id"] == request_id and fresh[0]["verdict"] == "fresh"
+
+
+def test_repair_adds_the_parents_that_read_a_changed_table(two_sites):
+    from orchestrator.state_view import repair
+
+    url = two_sites.state_url
+    assert resync_now(url, ["01", "02"], ["AttendanceExcuse"], check_dependencies=True).ok
+    for code in ("01", "02"):
+        site_execute(two_sites, code, "update calendar set name = name || ' (renamed)'")
+    found = verify(url, ["01", "02"], ["AttendanceExcuse"])
+    assert district(found, "01").differing_tables == ["calendar"]
+    # Calendar reads the renamed table; School and District do not.
+    assert repair.repairs(found) == [repair.Repair(("01", "02"), ("Calendar", "AttendanceExcuse"), SCHOOL_YEAR)]
+
+
+def test_a_district_that_cannot_be_read_is_named_and_the_others_are_verified(two_sites, cli):
+    url = two_sites.state_url
+    assert resync_now(url, ["01", "02"], ["AttendanceExcuse"], check_dependencies=True).ok
+    site_execute(two_sites, "02", "revoke select on attendance_excuse from resync_reader")
+    result = cli("verify", "-o", "AttendanceExcuse", "--school-year", YEAR)
+    assert result.exit_code == 1
+    assert "District 01 Abbott: equal" in result.output
+    assert "District 02 Campus: not verified: District 02 (Campus)" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--dry-run"], "--dry-run goes with --repair"),
+    (["--history", "--repair"], "--history lists past verifications"),
+    (["-d", "09"], "District 09 is not registered"),
+    (["-o", "Calender"], "Unknown object 'Calender'"),
+    (["--school-year", "1900"], "School year 1900 is out of range"),
+])
+def test_bad_input_is_one_sentence_and_stores_nothing(two_sites, cli, args, words):
+    result = cli("verify", *args)
+    assert result.exit_code == 1 and words in result.output, result.output
+    assert "Traceback" not in result.output
+    assert query(two_sites.state_url, "select count(*) from resync.verification") == [(0,)]
