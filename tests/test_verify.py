@@ -110,9 +110,11 @@ def test_the_aggregation_is_verified_against_a_recomputation_from_the_sites_rows
     assert attendance.segments_differing == 1 and attendance.segments > 5
     assert 0 < attendance.rows_read < (attendance.rows_district + attendance.rows_state) / 5
     assert found.objects[0].state.equal  # the landing has not changed yet
+    assert found.objects[0].state.certified  # so the first verify's recomputation still holds
 
     assert cli("pull", "-d", "01", "-o", "AttDayAggregation", "--school-year", YEAR).exit_code == 0
     state = district(verify(url, ["01"], ["AttDayAggregation"]), "01").objects[0].state
+    assert not state.certified
     assert [d["key"] for d in state.different] == [{"person_id": person_id, "calendar_id": calendar_id, "date": day}]
     assert {"absent_minutes", "present_minutes"} <= set(state.different[0]["columns"])
     assert state.counts == {"only_district": 0, "only_state": 0, "different": 1}
@@ -197,3 +199,51 @@ def test_bad_input_is_one_sentence_and_stores_nothing(two_sites, cli, args, word
     assert result.exit_code == 1 and words in result.output, result.output
     assert "Traceback" not in result.output
     assert query(two_sites.state_url, "select count(*) from resync.verification") == [(0,)]
+
+
+def test_the_tiers_find_what_a_row_by_row_comparison_finds(excuses_changed):
+    sites, *_ = excuses_changed
+    site_execute(sites, "02", "update school set name = name || ' (renamed)'")
+    tiered = verify_api.verify(sites.state_url, ["01", "02"], ["School", "AttendanceExcuse"], SCHOOL_YEAR)
+    plain = verify_api.verify(sites.state_url, ["01", "02"], ["School", "AttendanceExcuse"], SCHOOL_YEAR,
+                              row_by_row=True)
+    for fast, slow in zip(tiered.districts, plain.districts):
+        assert fast.differing_tables == slow.differing_tables and fast.differing_tables
+        for name, comparison in fast.tables.items():
+            other = slow.tables[name]
+            assert (comparison.counts, comparison.only_district, comparison.only_state, comparison.different) == (
+                other.counts, other.only_district, other.only_state, other.different)
+            assert (comparison.rows_district, comparison.rows_state) == (other.rows_district, other.rows_state)
+            assert other.rows_read == other.rows_district + other.rows_state
+            assert comparison.rows_read <= other.rows_read
+    assert sum(c.rows_read for d in tiered.districts for c in d.tables.values()) < sum(
+        c.rows_read for d in plain.districts for c in d.tables.values())
+
+
+def test_a_state_table_found_equal_is_not_recomputed_until_something_it_depends_on_changes(two_sites, cli):
+    url = two_sites.state_url
+    assert resync_now(url, ["01"], ["AttendanceExcuse"], check_dependencies=True).ok
+
+    def states(**options):
+        found = verify_api.verify(url, ["01"], ["Calendar", "AttendanceExcuse"], SCHOOL_YEAR, **options)
+        return {o.model: o.state for o in found.districts[0].objects}
+
+    first = states()
+    assert all(c.equal and not c.certified for c in first.values())
+    second = states()
+    assert all(c.equal and c.certified for c in second.values())
+    assert second["attendance_excuse"].rows_state == first["attendance_excuse"].rows_state
+    assert not any(c.certified for c in states(recompute=True).values())
+
+    # A write to the state table: its checksums no longer match, so it is recomputed.
+    state_query(url, "update state.attendance_excuse set code = 'XX' where district_id = '01'"
+                     " and excuse_id = (select min(excuse_id) from state.attendance_excuse) returning 1")
+    third = states()
+    assert not third["attendance_excuse"].certified and third["attendance_excuse"].counts["different"] == 1
+    assert third["calendar"].certified
+
+    # A pull that changes what Calendar reads: recomputed, and the pulled change is found.
+    site_execute(two_sites, "01", "update calendar set name = name || ' (renamed)'")
+    assert cli("pull", "-d", "01", "-o", "Calendar", "--school-year", YEAR).exit_code == 0
+    fourth = states()
+    assert not fourth["calendar"].certified and fourth["calendar"].counts["different"] == 1

@@ -22,26 +22,29 @@ _SHOWN = 10
               help="Campus or model name; repeat for several; default: every subscribed object.")
 @click.option("--school-year", type=int, metavar="YEAR", default=None,
               help="End year of the school year of year-scoped objects; default: the current one.")
+@click.option("--recompute", is_flag=True,
+              help="Recompute every state table, even those certified equal since nothing changed.")
 @click.option("--repair", is_flag=True, help="Queue the smallest resync request that removes the differences found.")
 @click.option("--dry-run", is_flag=True, help="With --repair: show the request, queue nothing.")
 @click.option("--history", "show_history", is_flag=True, help="List past verifications instead (newest first).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True,
               help="With --history: how many.")
 @json_option
-def verify(districts, objects, school_year, repair, dry_run, show_history, limit, as_json) -> None:
+def verify(districts, objects, school_year, recompute, repair, dry_run, show_history, limit, as_json) -> None:
     """Compare each object's rows at the districts' sites with the state's.
 
     In tiers, so that an equal district costs little: row counts and a checksum per segment
     (calendar, month) where the rows are, then row by row only inside the segments that differ.
     Each source table at the site is compared with the landing, and each state table with its
-    recomputation from the landing. Prints the rows only at the district, only at the state, and
-    in both but different (with the columns); stores the outcome (`resync verify --history`).
+    recomputation from the landing (skipped while a previous verify's certificate holds: nothing
+    it depends on changed). Prints the rows only at the district, only at the state, and in both
+    but different (with the columns); stores the outcome (`resync verify --history`).
     Exit 1 when something differs or a district could not be read, unless --repair queued the fix.
 
         resync verify -d 01 -o AttendanceExcuse --repair
     """
     if show_history:
-        if repair or dry_run or districts or objects or school_year:
+        if repair or dry_run or recompute or districts or objects or school_year:
             raise ResyncError("--history lists past verifications; it takes only --limit and --json.")
         _history(limit, as_json)
         return
@@ -50,7 +53,7 @@ def verify(districts, objects, school_year, repair, dry_run, show_history, limit
     with tool_transaction():
         pass  # the tool schema exists (or is upgraded) before the verification is stored
     url = database.database_url()
-    found = verify_api.verify(url, list(districts), list(objects), school_year)
+    found = verify_api.verify(url, list(districts), list(objects), school_year, recompute=recompute)
     planned = repair_api.repairs(found) if repair else []
     outcome = found.as_dict()
     queued: list[requests.Request] = []
@@ -97,7 +100,8 @@ def _print(found: verify_api.Verification) -> None:
 
 def _print_comparison(c) -> None:
     if c.equal:
-        click.echo(f"    {c.name:26} equal: {c.rows_district:,} rows, {c.segments} segments")
+        how = ", unchanged since a recomputation found it equal" if c.certified else ""
+        click.echo(f"    {c.name:26} equal: {c.rows_district:,} rows, {c.segments} segments{how}")
         return
     click.echo(f"    {c.name:26} differs: {c.rows_district:,} rows at the district, {c.rows_state:,} at the"
                f" state; {c.segments_differing} of {c.segments} segments differ, {c.rows_read:,} rows read"

@@ -11,10 +11,11 @@ For each district and object:
   clocks, when it is later than the table's last pull. "unknown" when the site keeps no
   modified_date for a table or cannot be reached: knowing more would mean reading the rows
   (that is `resync verify`);
-- a verdict: stale when never resynced, resynced longer ago than the sync cadence (var
-  sync_cadence_days, a week), changed at the site after the last pull, or pulled with changes
-  after the last resync (the landing holds rows the state table was not rebuilt from); fresh
-  otherwise. `dbt source freshness` warns on the landing tables after the same cadence.
+- a verdict: stale when never resynced or pulled, resynced or pulled longer ago than the sync
+  cadence (var sync_cadence_days, a week), changed at the site after the last pull, or pulled
+  with changes after the last resync (the landing holds rows the state table was not rebuilt
+  from); fresh otherwise. `dbt source freshness` warns on a landing table pulled longer ago than
+  the same cadence.
 """
 
 from __future__ import annotations
@@ -108,6 +109,10 @@ def _assess(district, obj, tables: list[str], synced, pulled, changes: SiteChang
     never = [t for t, (at, _) in last_pulls.items() if at is None]
     if never:
         reasons.append(f"never pulled: {', '.join(never)}")
+    overdue = {t: at for t, (at, _) in last_pulls.items() if at is not None and now - at > cadence}
+    if overdue:
+        table, at = min(overdue.items(), key=lambda item: item[1])
+        reasons.append(f"{table} last pulled {_age(now - at)} ago, longer than the {cadence.days}-day sync cadence")
     unseen = {t: changes.latest.get(t) for t in tables if t not in changes.unknown}
     unseen = {t: at for t, at in unseen.items()
               if at is not None and last_pulls[t][0] is not None and at > last_pulls[t][0]}

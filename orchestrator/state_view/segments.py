@@ -44,9 +44,10 @@ class Shape:
     key: tuple[str, ...]
     columns: tuple[tuple[str, str], ...]  # (name, SQL type), key columns included
     segments: tuple[str, ...]  # "calendar", "month" or "range" (of the key), in this order
+    nullable_key: bool = False  # a key column may be NULL (and NULL matches NULL)
 
     @classmethod
-    def of(cls, key: tuple[str, ...], columns: list[tuple[str, str]]) -> "Shape":
+    def of(cls, key: tuple[str, ...], columns: list[tuple[str, str]], nullable_key: bool = False) -> "Shape":
         """Segments by calendar (and month where there is a date); by key range otherwise."""
         types = dict(columns)
         if "calendar_id" in types:
@@ -55,7 +56,7 @@ class Shape:
             segments = ("range",)
         else:
             segments = ()
-        return cls(tuple(key), tuple(columns), segments)
+        return cls(tuple(key), tuple(columns), segments, nullable_key)
 
     @property
     def names(self) -> list[str]:
@@ -88,6 +89,8 @@ class Comparison:
     counts: dict[str, int] = field(default_factory=lambda: {"only_district": 0, "only_state": 0, "different": 0})
     seconds: float = 0.0
     note: str | None = None  # why a comparison could not be made as usual (no state table yet)
+    certified: bool = False  # equal by its certificate: nothing recomputed (state_view.certificates)
+    state_checksums: dict | None = field(default=None, repr=False)  # segment -> (rows, checksum)
 
     @property
     def differences(self) -> int:
@@ -102,7 +105,8 @@ class Comparison:
                 "rows_state": self.rows_state, "segments": self.segments,
                 "segments_differing": self.segments_differing, "rows_read": self.rows_read,
                 "counts": dict(self.counts), "only_district": self.only_district, "only_state": self.only_state,
-                "different": self.different, "seconds": self.seconds, "note": self.note}
+                "different": self.different, "seconds": self.seconds, "note": self.note,
+                "certified": self.certified}
 
 
 def set_datestyle(cursor) -> None:
@@ -156,12 +160,13 @@ def _in_segments(shape: Shape, segments: list[tuple]) -> sql.Composable:
     return sql.SQL("({}) in ({})").format(names, values)
 
 
-def _rows_of(shape: Shape, side: Side, segments: list[tuple], state_cursor, name: str) -> sql.Composable:
-    """A relation at the state holding the side's rows of these segments: the side's own query
-    when it is read at the state, else a temporary table the rows are copied into."""
+def _rows_of(shape: Shape, side: Side, segments: list[tuple] | None, state_cursor, name: str) -> sql.Composable:
+    """A relation at the state holding the side's rows of these segments (every row for None):
+    the side's own query when it is read at the state, else a temporary table the rows are copied
+    into."""
     columns = sql.SQL(", ").join(sql.SQL("n.{}").format(sql.Identifier(c)) for c in shape.names)
-    select = sql.SQL("select {} from ({}) as n where {}").format(columns, _normalized(shape, side),
-                                                                  _in_segments(shape, segments))
+    select = sql.SQL("select {} from ({}) as n where {}").format(
+        columns, _normalized(shape, side), sql.SQL("true") if segments is None else _in_segments(shape, segments))
     if side.cursor is state_cursor:
         return sql.SQL("({})").format(select)
     table = sql.Identifier(name)
@@ -181,20 +186,26 @@ def _differences(shape: Shape, district: sql.Composable, state: sql.Composable, 
     key = [sql.Identifier(k) for k in shape.key]
     other_names = [c for c in shape.names if c not in shape.key]
     others = [sql.Identifier(c) for c in other_names]
-    on = sql.SQL(" and ").join(sql.SQL("{}.{} = {}.{}").format(d, k, s, k) for k in key)
+    if shape.nullable_key:  # the keys' text, where NULL is NULL's equal (and still a hash join)
+        on = sql.SQL("row({})::text = row({})::text").format(
+            sql.SQL(", ").join(sql.SQL("{}.{}").format(d, k) for k in key),
+            sql.SQL(", ").join(sql.SQL("{}.{}").format(s, k) for k in key))
+    else:
+        on = sql.SQL(" and ").join(sql.SQL("{}.{} = {}.{}").format(d, k, s, k) for k in key)
     differing = sql.SQL(", ").join(
         sql.SQL("case when {d}.{c} is distinct from {s}.{c} then {name} end").format(
             d=d, s=s, c=sql.Identifier(name), name=sql.Literal(name))
         for name in other_names) if other_names else sql.SQL("null::text")
-    first = key[0]
+    present = sql.Identifier("verify_present")
     state_cursor.execute(sql.SQL(
         "create temporary table verify_found on commit drop as"
-        " select {keys}, case when {s}.{first} is null then 'only_district' when {d}.{first} is null"
+        " select {keys}, case when {s}.{present} is null then 'only_district' when {d}.{present} is null"
         " then 'only_state' else 'different' end as found, array_remove(array[{differing}], null) as columns"
-        " from {district} as {d} full join {state} as {s} on {on}"
-        " where {d}.{first} is null or {s}.{first} is null or ({dcols}) is distinct from ({scols})").format(
+        " from (select n.*, true as {present} from {district} as n) as {d}"
+        " full join (select n.*, true as {present} from {state} as n) as {s} on {on}"
+        " where {d}.{present} is null or {s}.{present} is null or ({dcols}) is distinct from ({scols})").format(
         keys=sql.SQL(", ").join(sql.SQL("coalesce({}.{}, {}.{}) as {}").format(d, k, s, k, k) for k in key),
-        s=s, d=d, first=first, differing=differing, district=district, state=state, on=on,
+        s=s, d=d, present=present, differing=differing, district=district, state=state, on=on,
         dcols=sql.SQL(", ").join([sql.SQL("{}.{}").format(d, c) for c in others] or [sql.SQL("null")]),
         scols=sql.SQL(", ").join([sql.SQL("{}.{}").format(s, c) for c in others] or [sql.SQL("null")])))
     state_cursor.execute("select found, count(*) from verify_found group by found")
@@ -213,20 +224,32 @@ def _differences(shape: Shape, district: sql.Composable, state: sql.Composable, 
     state_cursor.execute("drop table verify_found")
 
 
-def compare(name: str, level: str, shape: Shape, district: Side, state: Side, state_cursor) -> Comparison:
-    """Compare the two sides in tiers; the rows of only the differing segments are read."""
+def compare(name: str, level: str, shape: Shape, district: Side, state: Side, state_cursor, *,
+            row_by_row: bool = False) -> Comparison:
+    """Compare the two sides in tiers; the rows of only the differing segments are read.
+
+    `row_by_row` skips the checksums and reads every row of both sides: the plain comparison
+    the tiers save, for measuring them (benchmarks/verify_speed.py) and for checking them."""
     started = time.perf_counter()
     comparison = Comparison(name, level)
-    at_district, at_state = checksums(shape, district), checksums(shape, state)
-    comparison.rows_district = sum(rows for rows, _ in at_district.values())
-    comparison.rows_state = sum(rows for rows, _ in at_state.values())
-    segments = sorted(at_district.keys() | at_state.keys())
-    differing = [s for s in segments if at_district.get(s) != at_state.get(s)]
-    comparison.segments, comparison.segments_differing = len(segments), len(differing)
-    if differing:
+    differing = None
+    if not row_by_row:
+        at_district, at_state = checksums(shape, district), checksums(shape, state)
+        comparison.rows_district = sum(rows for rows, _ in at_district.values())
+        comparison.rows_state = sum(rows for rows, _ in at_state.values())
+        segments = sorted(at_district.keys() | at_state.keys())
+        differing = [s for s in segments if at_district.get(s) != at_state.get(s)]
+        comparison.state_checksums = at_state
+        comparison.segments, comparison.segments_differing = len(segments), len(differing)
         comparison.rows_read = sum(at_district.get(s, (0, 0))[0] + at_state.get(s, (0, 0))[0] for s in differing)
+    if differing is None or differing:
         district_rows = _rows_of(shape, district, differing, state_cursor, "verify_district")
         state_rows = _rows_of(shape, state, differing, state_cursor, "verify_state")
+        if row_by_row:
+            for relation, attribute in ((district_rows, "rows_district"), (state_rows, "rows_state")):
+                state_cursor.execute(sql.SQL("select count(*) from {} as n").format(relation))
+                setattr(comparison, attribute, state_cursor.fetchone()[0])
+            comparison.rows_read = comparison.rows_district + comparison.rows_state
         _differences(shape, district_rows, state_rows, state_cursor, comparison)
         for table in ("verify_district", "verify_state"):
             state_cursor.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(table)))

@@ -20,7 +20,8 @@ _T = f'"{settings.TOOL_SCHEMA}"'
 
 @dataclass(frozen=True)
 class SyncOrigin:
-    """Who a resync runs for: a person (`resync run`), or a request and the schedule that queued it."""
+    """Who a resync runs for: a person at the command line (`resync run`, `resync aggregate`), or a
+    request and the schedule that queued it."""
 
     requested_by: str
     request_id: int | None = None
@@ -59,12 +60,13 @@ class SyncRecord:
 
     @property
     def by(self) -> str:
-        """How it was asked for, in a few words: `schedule weekly (request 12)`, `request 7`, `resync run`."""
+        """How it was asked for, in a few words: `schedule weekly (request 12)`, `request 7`, or
+        `command line` (`resync run`, `resync aggregate`)."""
         if self.schedule_name:
             return f"schedule {self.schedule_name} (request {self.request_id})"
         if self.request_id:
             return f"request {self.request_id}"
-        return "resync run"
+        return "command line"
 
     def as_dict(self) -> dict:
         return {"at": self.synced_at, "by": self.by, "request_id": self.request_id,

@@ -38,7 +38,7 @@ from ..errors import ResyncError
 from ..school_year import school_year_label
 from ..sites import landing_tables
 from ..sites.reader import SourceReader
-from . import selection
+from . import certificates, selection
 from .segments import Comparison, Shape, Side, compare, set_datestyle
 
 _T = f'"{settings.TOOL_SCHEMA}"'
@@ -141,10 +141,13 @@ class Verification:
 # --- verifying -----------------------------------------------------------------------------
 
 def verify(url: str, district_codes: list[str] | None, object_names: list[str], school_year: int | None = None,
-           *, requested_by: str | None = None, store: bool = True) -> Verification:
+           *, requested_by: str | None = None, store: bool = True, recompute: bool = False,
+           row_by_row: bool = False) -> Verification:
     """Compare the districts' sites with the state for the objects (every subscribed one by
     default) and store the outcome; a district that cannot be read is reported, the others
-    still verified. Raises ResyncError only for bad input."""
+    still verified. Raises ResyncError only for bad input. `recompute` recomputes every state
+    table, certified or not; `row_by_row` reads every row instead of the tiers (to measure and
+    check them)."""
     from ..requests import current_user
 
     year = selection.school_year(school_year)
@@ -162,7 +165,7 @@ def verify(url: str, district_codes: list[str] | None, object_names: list[str], 
     verification = Verification(year, [o.campus_name for o in objects], [], requested_by or current_user(), started_at)
     for district in districts:
         verification.districts.append(_verify_district(url, district, objects, reads, declared, year,
-                                                       through.get(district.code)))
+                                                       through.get(district.code), recompute, row_by_row))
     verification.seconds = round(time.perf_counter() - started, 3)
     if store:
         with database.transaction(url) as conn:
@@ -179,14 +182,14 @@ def _aggregated_through(conn, codes: list[str], year: int) -> dict[str, datetime
 
 
 def _verify_district(url: str, district: registry.District, objects: list[CampusObject], reads: dict,
-                     declared: dict, year: int, through: datetime.date | None) -> DistrictCheck:
+                     declared: dict, year: int, through: datetime.date | None, recompute: bool,
+                     row_by_row: bool) -> DistrictCheck:
     started = time.perf_counter()
     check = DistrictCheck(district.code, district.name)
     tables = sorted({t for o in objects for t in reads[o.model_name]})
     try:
-        compiled = dbt_invoker.compiled_sql([o.model_name for o in objects], {
-            "districts": [district.code], "school_year": year, "aggregation_mode": "refresh",
-            "attendance_through": through.isoformat() if through else None}, url)
+        # Before the state's snapshot is taken, as certificates.landing_as_of says.
+        as_of = certificates.landing_as_of(url)
         with database.connect(url) as state, state.cursor() as cursor:
             # One moment of the state: the landing and the state tables as they were together.
             state.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -200,11 +203,22 @@ def _verify_district(url: str, district: registry.District, objects: list[Campus
                 source.check_readable([declared[t] for t in tables], {t: [n for n, _ in c] for t, c in columns.items()})
                 for name in tables:
                     check.tables[name] = _compare_table(source, site, cursor, district, declared[name],
-                                                        columns[name], year)
-            for obj in objects:
-                check.objects.append(ObjectCheck(obj.campus_name, obj.model_name, reads[obj.model_name],
-                                                 _compare_state(cursor, district, obj, compiled[obj.model_name], year)))
-            state.rollback()
+                                                        columns[name], year, row_by_row)
+            how = _Recomputation(year, through, dbt_invoker.project_fingerprint(), as_of,
+                                 not (recompute or row_by_row), row_by_row)
+            tables_of = [_state_table(cursor, district, o, reads[o.model_name], how) for o in objects]
+            found = {t.obj.model_name: _certified(cursor, district, t, how) for t in tables_of}
+            pending = [t for t in tables_of if found[t.obj.model_name] is None]
+            if pending:  # one dbt compile for the tables to recompute, for this district and year
+                compiled = dbt_invoker.compiled_sql([t.obj.model_name for t in pending], {
+                    "districts": [district.code], "school_year": year, "aggregation_mode": "refresh",
+                    "attendance_through": through.isoformat() if through else None}, url)
+                for table in pending:
+                    found[table.obj.model_name] = _recomputed(cursor, district, table,
+                                                              compiled[table.obj.model_name], how)
+            check.objects = [ObjectCheck(o.campus_name, o.model_name, reads[o.model_name], found[o.model_name])
+                             for o in objects]
+            state.commit()  # the certificates of state tables found equal
     except ResyncError as exc:
         check.error = str(exc)
     except psycopg.Error as exc:
@@ -230,46 +244,109 @@ def _columns(cursor, schema: str, table: str) -> list[tuple[str, str]]:
 
 
 def _compare_table(source: SourceReader, site, cursor, district: registry.District,
-                   table: landing_tables.LandingTable, columns: list[tuple[str, str]], year: int) -> Comparison:
+                   table: landing_tables.LandingTable, columns: list[tuple[str, str]], year: int,
+                   row_by_row: bool) -> Comparison:
     shape = Shape.of(table.key, columns)
     at_site = Side(source.scoped(table, year).rows, site)
     condition = sql.SQL('"row".district_id = {}').format(sql.Literal(district.code))
     if table.year_scoped:
         condition = sql.SQL('{} and "row".end_year = {}').format(condition, sql.Literal(year))
     in_landing = Side(sql.SQL('{} as "row" where {}').format(sql.Identifier("landing", table.name), condition), cursor)
-    return compare(table.name, "site", shape, at_site, in_landing, cursor)
+    return compare(table.name, "site", shape, at_site, in_landing, cursor, row_by_row=row_by_row)
 
 
-def _compare_state(cursor, district: registry.District, obj: CampusObject, compiled: str, year: int) -> Comparison:
-    """The state table of the object against the model's rows recomputed from the landing."""
-    columns = [(n, t) for n, t in _columns(cursor, settings.STATE_SCHEMA, obj.model_name) if n not in _NOT_COMPARED]
-    code = sql.Literal(district.code)
+@dataclass(frozen=True)
+class _Recomputation:
+    """How a district's state tables are checked against the model: its inputs, and whether a
+    certificate may stand in for the recomputation."""
+
+    year: int
+    through: datetime.date | None  # what AttDayAggregation counts through
+    project: str  # dbt_invoker.project_fingerprint()
+    landing_as_of: datetime.datetime | None  # certificates.landing_as_of: None certifies nothing
+    use_certificates: bool
+    row_by_row: bool
+
+
+@dataclass
+class _StateTable:
+    """One object's state table, ready to be compared with its recomputation."""
+
+    obj: CampusObject
+    tables: list[str]  # the landing tables the model reads
+    shape: Shape | None  # None: the state has no such table yet
+    stored: Side | None
+    through: datetime.date | None  # AttDayAggregation only: what it counts through
+    certifiable: bool
+
+
+def _state_table(cursor, district: registry.District, obj: CampusObject, tables: list[str],
+                 how: _Recomputation) -> _StateTable:
+    every = _columns(cursor, settings.STATE_SCHEMA, obj.model_name)
+    # Only AttDayAggregation depends on the date counted through; a certificate without one would
+    # hold for a moving "yesterday".
+    through = how.through if obj.model_name == AGGREGATION else None
+    certifiable = how.landing_as_of is not None and (through is not None or obj.model_name != AGGREGATION)
+    if not every:
+        return _StateTable(obj, tables, None, None, through, False)
+    key, nullable = _state_key(cursor, obj.model_name)
+    # district_id is the same on both sides, unless it is the whole key (the district's own row).
+    columns = [(n, t) for n, t in every if n not in _NOT_COMPARED or n in key]
+    condition = sql.SQL('"row".district_id = {}').format(sql.Literal(district.code))
+    if obj.year_scoped:
+        condition = sql.SQL('{} and "row".end_year = {}').format(condition, sql.Literal(how.year))
+    stored = Side(sql.SQL('{} as "row" where {}').format(sql.Identifier(settings.STATE_SCHEMA, obj.model_name),
+                                                         condition), cursor)
+    return _StateTable(obj, tables, Shape.of(key, columns, nullable_key=nullable), stored, through, certifiable)
+
+
+def _certified(cursor, district: registry.District, table: _StateTable, how: _Recomputation) -> Comparison | None:
+    """An equal comparison without recomputing, when the table's certificate still holds."""
+    if not (how.use_certificates and table.certifiable):
+        return None
+    started = time.perf_counter()
+    kept = certificates.still_equal(cursor, district.code, table.obj.model_name, how.year, table.through,
+                                    how.project, table.tables, table.shape, table.stored)
+    if kept is None:
+        return None
+    rows = sum(r for r, _ in kept.values())
+    return Comparison(table.obj.model_name, "state", rows_district=rows, rows_state=rows, segments=len(kept),
+                      certified=True, seconds=round(time.perf_counter() - started, 3))
+
+
+def _recomputed(cursor, district: registry.District, table: _StateTable, compiled: str,
+                how: _Recomputation) -> Comparison:
+    """The state table against the model's rows recomputed from the landing (the compiled SQL)."""
+    model = table.obj.model_name
     # A newline before the parenthesis: the compiled SQL may end in a line comment.
-    recomputed = sql.SQL('({}\n) as "row" where "row".district_id = {}').format(sql.SQL(compiled), code)
-    if not columns:  # never built: everything the model computes is missing at the state
-        comparison = Comparison(obj.model_name, "state", note=f"the state has no table {obj.model_name} yet")
+    recomputed = sql.SQL('({}\n) as "row" where "row".district_id = {}').format(
+        sql.SQL(compiled), sql.Literal(district.code))
+    if table.shape is None:  # never built: everything the model computes is missing at the state
+        comparison = Comparison(model, "state", note=f"the state has no table {model} yet")
         cursor.execute(sql.SQL("select count(*) from {}").format(recomputed))
         comparison.rows_district = comparison.counts["only_district"] = cursor.fetchone()[0]
         return comparison
-    condition = sql.SQL('"row".district_id = {}').format(code)
-    if obj.year_scoped:
-        condition = sql.SQL('{} and "row".end_year = {}').format(condition, sql.Literal(year))
-    stored = sql.SQL('{} as "row" where {}').format(sql.Identifier(settings.STATE_SCHEMA, obj.model_name), condition)
-    shape = Shape.of(_state_key(cursor, obj.model_name), columns)
-    return compare(obj.model_name, "state", shape, Side(recomputed, cursor), Side(stored, cursor), cursor)
+    comparison = compare(model, "state", table.shape, Side(recomputed, cursor), table.stored, cursor,
+                         row_by_row=how.row_by_row)
+    if comparison.equal and table.certifiable and comparison.state_checksums is not None:
+        certificates.store(cursor, district.code, model, how.year, table.through, how.project,
+                           how.landing_as_of, comparison.state_checksums)
+    return comparison
 
 
-def _state_key(cursor, model: str) -> tuple[str, ...]:
-    """The state table's key without district_id: the columns of its unique index."""
+def _state_key(cursor, model: str) -> tuple[tuple[str, ...], bool]:
+    """The state table's key without district_id: the columns of its unique index, else of its
+    index on its documented key (behavior's resolution_id may be NULL), and whether it may be NULL."""
     cursor.execute(
         "select array(select a.attname::text from unnest(i.indkey) with ordinality as k (attnum, n)"
-        "             join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum order by k.n)"
-        " from pg_index i where i.indrelid = to_regclass(%s) and i.indisunique order by i.indnatts limit 1",
+        "             join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum order by k.n),"
+        " i.indisunique"
+        " from pg_index i where i.indrelid = to_regclass(%s) order by i.indisunique desc, i.indnatts limit 1",
         (sql.Identifier(settings.STATE_SCHEMA, model).as_string(cursor.connection),))
     found = cursor.fetchone()
     if not found:
-        raise ResyncError(f"The state table {model} has no unique key to compare rows by.")
-    return tuple(c for c in found[0] if c != "district_id")
+        raise ResyncError(f"The state table {model} has no index on its key to compare rows by.")
+    return tuple(c for c in found[0] if c != "district_id") or ("district_id",), not found[1]
 
 
 # --- history -------------------------------------------------------------------------------
