@@ -247,3 +247,29 @@ def test_a_state_table_found_equal_is_not_recomputed_until_something_it_depends_
     assert cli("pull", "-d", "01", "-o", "Calendar", "--school-year", YEAR).exit_code == 0
     fourth = states()
     assert not fourth["calendar"].certified and fourth["calendar"].counts["different"] == 1
+
+
+def test_a_district_never_resynced_differs_everywhere_and_its_repair_builds_what_is_missing(two_sites):
+    from orchestrator.state_view import repair
+
+    found = verify(two_sites.state_url, ["01"], ["AttendanceExcuse"])
+    one = district(found, "01")
+    excuses = one.tables["attendance_excuse"]
+    assert excuses.rows_state == 0 and excuses.counts["only_district"] == excuses.rows_district > 0
+    state = one.objects[0].state
+    assert state.note == "the state has no table attendance_excuse yet" and not state.equal
+    assert repair.repairs(found) == [repair.Repair(("01",), ("Calendar", "AttendanceExcuse"), SCHOOL_YEAR)]
+
+
+def test_a_district_kept_in_a_schema_is_verified_the_same_way(generated_url):
+    import sqlalchemy as sa
+    from orchestrator import database as db
+
+    assert resync_now(generated_url, ["03"], ["AttendanceExcuse"], check_dependencies=True).ok
+    assert verify(generated_url, ["03"], ["AttendanceExcuse"]).equal
+    with db.transaction(generated_url) as conn:
+        edited = conn.execute(sa.text("update district_03.attendance_excuse set state_code = 'Z9' where excuse_id ="
+                                      " (select min(excuse_id) from district_03.attendance_excuse) returning excuse_id"
+                                      )).scalar()
+    excuses = verify(generated_url, ["03"], ["AttendanceExcuse"]).districts[0].tables["attendance_excuse"]
+    assert excuses.different == [{"key": {"excuse_id": edited}, "columns": ["state_code"]}]

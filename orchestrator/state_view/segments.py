@@ -163,13 +163,17 @@ def _in_segments(shape: Shape, segments: list[tuple]) -> sql.Composable:
 def _rows_of(shape: Shape, side: Side, segments: list[tuple] | None, state_cursor, name: str) -> sql.Composable:
     """A relation at the state holding the side's rows of these segments (every row for None):
     the side's own query when it is read at the state, else a temporary table the rows are copied
-    into."""
+    (or, all of them, stored) into."""
     columns = sql.SQL(", ").join(sql.SQL("n.{}").format(sql.Identifier(c)) for c in shape.names)
     select = sql.SQL("select {} from ({}) as n where {}").format(
         columns, _normalized(shape, side), sql.SQL("true") if segments is None else _in_segments(shape, segments))
-    if side.cursor is state_cursor:
-        return sql.SQL("({})").format(select)
     table = sql.Identifier(name)
+    if side.cursor is state_cursor:
+        if segments is not None:
+            return sql.SQL("({})").format(select)
+        # Every row (row by row): kept once, so that a recomputation is not run twice.
+        state_cursor.execute(sql.SQL("create temporary table {} on commit drop as {}").format(table, select))
+        return table
     state_cursor.execute(sql.SQL("create temporary table {} ({}) on commit drop").format(
         table, sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in shape.columns)))
     with side.cursor.copy(sql.SQL("copy ({}) to stdout").format(select)) as outgoing, \

@@ -32,11 +32,11 @@ import psycopg
 import sqlalchemy as sa
 from psycopg import sql
 
-from .. import database, dbt_invoker, lineage, migrations, registry, settings
+from .. import database, dbt_invoker, migrations, registry, settings
 from ..catalog import CampusObject
 from ..errors import ResyncError
 from ..school_year import school_year_label
-from ..sites import landing_tables
+from ..sites import landing_tables, pulls
 from ..sites.reader import SourceReader
 from . import certificates, selection
 from .segments import Comparison, Shape, Side, compare, set_datestyle
@@ -65,8 +65,10 @@ class DistrictCheck:
     seconds: float = 0.0
 
     def object_equal(self, check: ObjectCheck) -> bool:
+        """Its tables at the site equal the landing, and its state table (when compared) equals
+        its recomputation."""
         return (self.error is None and all(self.tables[t].equal for t in check.tables)
-                and check.state is not None and check.state.equal)
+                and (check.state is None or check.state.equal))
 
     @property
     def equal(self) -> bool:
@@ -142,12 +144,13 @@ class Verification:
 
 def verify(url: str, district_codes: list[str] | None, object_names: list[str], school_year: int | None = None,
            *, requested_by: str | None = None, store: bool = True, recompute: bool = False,
-           row_by_row: bool = False) -> Verification:
+           row_by_row: bool = False, state_tables: bool = True) -> Verification:
     """Compare the districts' sites with the state for the objects (every subscribed one by
     default) and store the outcome; a district that cannot be read is reported, the others
     still verified. Raises ResyncError only for bad input. `recompute` recomputes every state
     table, certified or not; `row_by_row` reads every row instead of the tiers (to measure and
-    check them)."""
+    check them); without `state_tables` only the sites are compared with the landing (for
+    measuring that step alone)."""
     from ..requests import current_user
 
     year = selection.school_year(school_year)
@@ -156,16 +159,16 @@ def verify(url: str, district_codes: list[str] | None, object_names: list[str], 
         migrations.ensure_tool_schema(conn)
         districts = registry.resolve(conn, district_codes)
         through = _aggregated_through(conn, [d.code for d in districts], year)
-    graph = dbt_invoker.project_graph(url)
-    declared = landing_tables.declared(graph)
-    reads = {o.model_name: [t for t in lineage.source_tables(graph, [o.model_name]) if t in declared] for o in objects}
+    declared = landing_tables.declared(dbt_invoker.project_graph(url))
+    reads = {o.model_name: pulls.tables_read([o.model_name]) for o in objects}
 
     started_at = datetime.datetime.now(datetime.timezone.utc)
     started = time.perf_counter()
     verification = Verification(year, [o.campus_name for o in objects], [], requested_by or current_user(), started_at)
     for district in districts:
         verification.districts.append(_verify_district(url, district, objects, reads, declared, year,
-                                                       through.get(district.code), recompute, row_by_row))
+                                                       through.get(district.code), recompute, row_by_row,
+                                                       state_tables))
     verification.seconds = round(time.perf_counter() - started, 3)
     if store:
         with database.transaction(url) as conn:
@@ -183,7 +186,7 @@ def _aggregated_through(conn, codes: list[str], year: int) -> dict[str, datetime
 
 def _verify_district(url: str, district: registry.District, objects: list[CampusObject], reads: dict,
                      declared: dict, year: int, through: datetime.date | None, recompute: bool,
-                     row_by_row: bool) -> DistrictCheck:
+                     row_by_row: bool, state_tables: bool) -> DistrictCheck:
     started = time.perf_counter()
     check = DistrictCheck(district.code, district.name)
     tables = sorted({t for o in objects for t in reads[o.model_name]})
@@ -206,7 +209,8 @@ def _verify_district(url: str, district: registry.District, objects: list[Campus
                                                         columns[name], year, row_by_row)
             how = _Recomputation(year, through, dbt_invoker.project_fingerprint(), as_of,
                                  not (recompute or row_by_row), row_by_row)
-            tables_of = [_state_table(cursor, district, o, reads[o.model_name], how) for o in objects]
+            tables_of = [_state_table(cursor, district, o, reads[o.model_name], how) for o in objects
+                         if state_tables]
             found = {t.obj.model_name: _certified(cursor, district, t, how) for t in tables_of}
             pending = [t for t in tables_of if found[t.obj.model_name] is None]
             if pending:  # one dbt compile for the tables to recompute, for this district and year
@@ -216,7 +220,7 @@ def _verify_district(url: str, district: registry.District, objects: list[Campus
                 for table in pending:
                     found[table.obj.model_name] = _recomputed(cursor, district, table,
                                                               compiled[table.obj.model_name], how)
-            check.objects = [ObjectCheck(o.campus_name, o.model_name, reads[o.model_name], found[o.model_name])
+            check.objects = [ObjectCheck(o.campus_name, o.model_name, reads[o.model_name], found.get(o.model_name))
                              for o in objects]
             state.commit()  # the certificates of state tables found equal
     except ResyncError as exc:
