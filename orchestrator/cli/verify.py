@@ -63,7 +63,7 @@ def verify(districts, objects, school_year, recompute, repair, dry_run, show_his
             if dry_run:
                 plans = repair_api.preview(conn, planned)
             else:
-                queued = repair_api.queue(conn, found, planned, requests.current_user())
+                queued = repair_api.queue(conn, found, planned)
         outcome["repair"] = {"dry_run": dry_run, "requests": [r.as_dict() for r in planned],
                              "queued": [q.id for q in queued], "plans": [p.as_dict() for p in plans]}
     if as_json:

@@ -30,10 +30,12 @@ def landing_as_of(url: str) -> datetime | None:
     """The moment a certificate vouches for, read before the verification's snapshot is taken:
     the least of now and of the start of every transaction in flight. A pull the snapshot does
     not see was in flight then or started later, so its pulled_at is at or after this moment.
-    None when other sessions' transaction starts are hidden from this user: nothing is certified."""
+    None when other sessions' transaction starts are hidden from this user, or they may not write
+    certificates (only the worker's role and administrators may): nothing is certified."""
     with database.connect(url, autocommit=True) as conn:
         return conn.execute(
-            "select case when bool_or(query = '<insufficient privilege>') then null"
+            "select case when bool_or(query = '<insufficient privilege>')"
+            f" or not has_table_privilege('{_T}.state_certificate', 'insert') then null"
             " else least(now(), min(xact_start) filter (where backend_type = 'client backend'"
             " or backend_xid is not null)) end from pg_stat_activity where datname = current_database()").fetchone()[0]
 

@@ -49,8 +49,8 @@ def repairs(verification: Verification) -> list[Repair]:
                     objects.add(parent)
         names = frozenset(o.campus_name for o in objects)
         wanted.setdefault(names, []).append(district.district)
-    return [Repair(tuple(sorted(codes)), tuple(o.campus_name for o in catalog.in_run_order(
-        [catalog.resolve(n) for n in names])), verification.school_year) for names, codes in wanted.items()]
+    return [Repair(tuple(sorted(codes)), tuple(o.campus_name for o in resync.in_run_order(
+        [catalog.resolve(n) for n in names], check_dependencies=False)), verification.school_year) for names, codes in wanted.items()]
 
 
 def preview(conn: Connection, planned: list[Repair]) -> list[resync.ResyncPlan]:
@@ -58,12 +58,12 @@ def preview(conn: Connection, planned: list[Repair]) -> list[resync.ResyncPlan]:
     return [resync.build_plan(conn, list(r.districts), list(r.objects), False, r.school_year) for r in planned]
 
 
-def queue(conn: Connection, verification: Verification, planned: list[Repair], requested_by: str
-          ) -> list[requests.Request]:
-    """Queue the repairs (in the caller's transaction) and note them on the verification."""
+def queue(conn: Connection, verification: Verification, planned: list[Repair]) -> list[requests.Request]:
+    """Queue the repairs (in the caller's transaction, requested by the login role: the database's
+    queue_request refuses a caller without Write on these districts) and note them on the
+    verification."""
     queued = [requests.submit_resync(conn, districts=list(r.districts), objects=list(r.objects),
-                                     check_dependencies=False, school_year=r.school_year,
-                                     requested_by=requested_by) for r in planned]
+                                     check_dependencies=False, school_year=r.school_year) for r in planned]
     if verification.id is not None:
         record_repair(conn, verification.id, [r.id for r in queued])
     return queued

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import catalog, state_config
+from .. import catalog, resync, state_config
 from ..catalog import CampusObject
 from ..errors import ResyncError
 from ..school_year import MAX_SCHOOL_YEAR, MIN_SCHOOL_YEAR, current_school_year
@@ -13,7 +13,7 @@ def chosen_objects(names: list[str]) -> list[CampusObject]:
     config = state_config.load()
     if not names:
         return [o for o in catalog.load() if config.subscribes(o)]
-    chosen = catalog.in_run_order([catalog.resolve(n) for n in names])
+    chosen = resync.in_run_order([catalog.resolve(n) for n in names], check_dependencies=False)
     for obj in chosen:
         if not config.subscribes(obj):
             raise ResyncError(f"{config.name} does not subscribe to {obj.campus_name}, so the state holds none of it.")

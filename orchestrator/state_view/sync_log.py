@@ -23,19 +23,13 @@ class SyncOrigin:
     """Who a resync runs for: a person at the command line (`resync run`, `resync aggregate`), or a
     request and the schedule that queued it."""
 
-    requested_by: str
+    requested_by: str | None = None  # None: the login role (session_user)
     request_id: int | None = None
     schedule_name: str | None = None
 
     @classmethod
     def of_request(cls, request) -> "SyncOrigin":
         return cls(request.requested_by, request.id, request.schedule_name)
-
-    @classmethod
-    def current_user(cls) -> "SyncOrigin":
-        from ..requests import current_user
-
-        return cls(current_user())
 
 
 @dataclass(frozen=True)
@@ -77,10 +71,10 @@ def record(conn: Connection, origin: SyncOrigin | None, synced: list[Synced]) ->
     """Store the rebuilt (district, object) pairs, in the caller's transaction."""
     if not synced:
         return
-    origin = origin or SyncOrigin.current_user()
+    origin = origin or SyncOrigin()
     conn.execute(sa.text(
         f"insert into {_T}.object_sync (district_id, object, end_year, request_id, schedule_name,"
-        " requested_by, rows) values (:d, :o, :y, :r, :s, :by, :n)"),
+        " requested_by, rows) values (:d, :o, :y, :r, :s, coalesce(cast(:by as text), session_user), :n)"),
         [{"d": s.district, "o": s.object, "y": s.end_year, "r": origin.request_id, "s": origin.schedule_name,
           "by": origin.requested_by, "n": s.rows} for s in synced])
 

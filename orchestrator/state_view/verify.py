@@ -32,7 +32,7 @@ import psycopg
 import sqlalchemy as sa
 from psycopg import sql
 
-from .. import database, dbt_invoker, migrations, registry, settings
+from .. import database, dbt_invoker, migrations, registry, rights, settings
 from ..catalog import CampusObject
 from ..errors import ResyncError
 from ..school_year import school_year_label
@@ -143,7 +143,7 @@ class Verification:
 # --- verifying -----------------------------------------------------------------------------
 
 def verify(url: str, district_codes: list[str] | None, object_names: list[str], school_year: int | None = None,
-           *, requested_by: str | None = None, store: bool = True, recompute: bool = False,
+           *, store: bool = True, recompute: bool = False,
            row_by_row: bool = False, state_tables: bool = True) -> Verification:
     """Compare the districts' sites with the state for the objects (every subscribed one by
     default) and store the outcome; a district that cannot be read is reported, the others
@@ -151,20 +151,19 @@ def verify(url: str, district_codes: list[str] | None, object_names: list[str], 
     table, certified or not; `row_by_row` reads every row instead of the tiers (to measure and
     check them); without `state_tables` only the sites are compared with the landing (for
     measuring that step alone)."""
-    from ..requests import current_user
-
     year = selection.school_year(school_year)
     objects = selection.chosen_objects(object_names)
     with database.transaction(url) as conn:
         migrations.ensure_tool_schema(conn)
         districts = registry.resolve(conn, district_codes)
         through = _aggregated_through(conn, [d.code for d in districts], year)
+        requested_by = rights.whoami(conn).name
     declared = landing_tables.declared(dbt_invoker.project_graph(url))
     reads = {o.model_name: pulls.tables_read([o.model_name]) for o in objects}
 
     started_at = datetime.datetime.now(datetime.timezone.utc)
     started = time.perf_counter()
-    verification = Verification(year, [o.campus_name for o in objects], [], requested_by or current_user(), started_at)
+    verification = Verification(year, [o.campus_name for o in objects], [], requested_by, started_at)
     for district in districts:
         verification.districts.append(_verify_district(url, district, objects, reads, declared, year,
                                                        through.get(district.code), recompute, row_by_row,

@@ -15,3 +15,11 @@ create table object_sync (
     rows          bigint
 );
 create index object_sync_latest on object_sync (district_id, object, end_year, synced_at desc);
+
+-- Rights (060_rights.sql): the worker and administrators (who hold its role) record resyncs;
+-- users read those of their districts, as they read their districts' requests and pulls.
+grant select on object_sync to resync_read;
+grant insert on object_sync to resync_worker;
+alter table object_sync enable row level security;
+create policy object_sync_visible on object_sync for select using (resync.sees_district(district_id));
+create policy object_sync_recorded on object_sync for insert to resync_worker with check (true);

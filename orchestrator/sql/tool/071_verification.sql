@@ -16,3 +16,19 @@ create table verification (
     result            jsonb       not null,
     repair_requests   bigint[]                -- the requests `verify --repair` queued for it
 );
+
+-- Rights (060_rights.sql): any user verifies the districts they see and stores the outcome as
+-- themselves; a verification is seen by its requester and by whoever sees every district it
+-- compared. Only its requester notes the repair requests on it (queueing them needs Write,
+-- which resync.queue_request checks).
+grant select, insert on verification to resync_read;
+grant update (repair_requests) on verification to resync_write;
+alter table verification enable row level security;
+create policy verification_visible on verification for select
+    using (database_user = session_user or (select resync.caller_districts()) is null
+           or districts <@ (select resync.caller_districts()));
+create policy verification_stored on verification for insert
+    with check (database_user = session_user and requested_by = session_user
+                and ((select resync.caller_districts()) is null or districts <@ (select resync.caller_districts())));
+create policy verification_repaired on verification for update to resync_write
+    using (database_user = session_user) with check (database_user = session_user);

@@ -15,3 +15,8 @@ create table state_certificate (
     certified_at  timestamptz not null default now(),
     primary key (district_id, model, end_year)
 );
+
+-- Rights (060_rights.sql): a certificate spares a recomputation for everyone, so only the
+-- worker's role (administrators hold it) writes one. Others' verifications recompute: they
+-- cannot see the start of other sessions' transactions that landing_as_of needs anyway.
+grant select, insert, update on state_certificate to resync_worker;
