@@ -12,8 +12,10 @@ then measures:
   changed), so they are checksummed, not recomputed;
 - the sites against the landing alone, tiered and row by row (every row of every table copied
   from the site and joined with the landing), median of --repeats;
-- with --state-row-by-row, the state tables row by row too (each recomputation joined with its
-  table row by row; it costs more than the first verify, so it is off by default);
+- with --state-row-by-row, everything row by row (each site table copied and joined with the
+  landing, each recomputation joined with its state table), median of --repeats: the whole
+  verify without tiers or certificates, beside the tiered one (it costs a recomputation of every
+  state table per run, so it is off by default);
 - `resync verify -o AttendanceExcuse`, the small case.
 
 Rows read are the rows compared one by one (both sides), per step: "site" is the district's tables
@@ -95,6 +97,7 @@ def main() -> None:
         assert result.ok, result.error
         print(f"resynced every object in {time.perf_counter() - started:.0f} s", flush=True)
 
+        print(f"load average before measuring: {', '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         first = timed_verify(state_url, args.school_year, every, 1, recompute=True)
         runs = [("every object, first verify: state tables recomputed (`--recompute`)", first),
                 ("every object, again: state tables certified (`resync verify`)",
@@ -105,16 +108,18 @@ def main() -> None:
                  timed_verify(state_url, args.school_year, every, args.repeats, state_tables=False, row_by_row=True))]
         if args.state_row_by_row:
             runs.append(("every object, row by row (sites and state tables)",
-                         timed_verify(state_url, args.school_year, every, 1, row_by_row=True)))
+                         timed_verify(state_url, args.school_year, every, args.repeats, row_by_row=True)))
         runs.append(("AttendanceExcuse, certified",
                      timed_verify(state_url, args.school_year, ["AttendanceExcuse"], max(args.repeats, 5))))
     finally:
         database.drop_database(state_server, state_url)
         database.drop_database(site_server, site_admin)
 
+    print(f"\nload average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())};"
+          f" {os.cpu_count()} cores")
     print(f"\n{args.students:,} students: {first['rows']:,} rows at the site in {first['tables']} tables,"
           f" {first['state_rows']:,} rows in {len(every)} state tables; medians of {args.repeats} (the first"
-          " verify: one run)\n")
+          " verify: one run; AttendanceExcuse: of 5)\n")
     print("| verify of an equal district | segments | rows read (site / state) | site s | state s | seconds |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, run in runs:

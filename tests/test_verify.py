@@ -12,7 +12,7 @@ import pytest
 
 from orchestrator.state_view import verify as verify_api
 from generated_data import SCHOOL_YEAR
-from queue_helpers import query, workers  # noqa: F401  (the workers fixture)
+from queue_helpers import query, request_row, workers  # noqa: F401  (the workers fixture)
 from test_pull import resync_now, site_execute, state_query, two_sites  # noqa: F401  (the two_sites fixture)
 
 YEAR = str(SCHOOL_YEAR)
@@ -273,3 +273,86 @@ def test_a_district_kept_in_a_schema_is_verified_the_same_way(generated_url):
                                       )).scalar()
     excuses = verify(generated_url, ["03"], ["AttendanceExcuse"]).districts[0].tables["attendance_excuse"]
     assert excuses.different == [{"key": {"excuse_id": edited}, "columns": ["state_code"]}]
+
+
+# --- rights: PostgreSQL's, through the CLI and raw SQL -----------------------------------------
+
+@pytest.fixture
+def users(two_sites, cli, monkeypatch):
+    from rights_helpers import Users
+
+    found = Users(two_sites.state_url, cli, monkeypatch)
+    yield found
+    found.drop_all()
+
+
+def test_a_read_user_verifies_their_districts_only_and_may_not_repair(excuses_changed, users):
+    from rights_helpers import one_sentence
+
+    sites, edited, inserted, deleted = excuses_changed
+    url = sites.state_url
+    assert not verify(url, ["01", "02"], ["AttendanceExcuse"]).equal  # the owner's, of both districts
+    reader = users.add("reader", "--right", "read", "-d", "01")
+    result = users.cli(reader, "verify", "-o", "AttendanceExcuse", "--school-year", YEAR, "--json")
+    assert result.exit_code == 1, result.output  # something differs
+    found = json.loads(result.output)
+    assert [d["district"] for d in found["districts"]] == ["01"] and found["requested_by"] == reader
+    excuses = found["districts"][0]["tables"]["attendance_excuse"]
+    assert (keys(excuses["only_district"], "excuse_id"), keys(excuses["only_state"], "excuse_id")) == (
+        [inserted], [deleted])
+    assert found["districts"][0]["objects"][0]["state"]["equal"]  # recomputed under the reader's rights
+
+    assert "District 02 is not registered" in one_sentence(
+        users.cli(reader, "verify", "-d", "02", "-o", "AttendanceExcuse", "--school-year", YEAR))
+    stored = query(url, "select count(*) from resync.verification")
+    assert "has the Read right: requesting a resync needs Write" in one_sentence(
+        users.cli(reader, "verify", "-o", "AttendanceExcuse", "--school-year", YEAR, "--repair"))
+    assert query(url, "select count(*) from resync.verification") == stored  # refused before verifying
+    assert query(url, "select count(*) from resync.request") == [(0,)]
+    dry = users.cli(reader, "verify", "-o", "AttendanceExcuse", "--school-year", YEAR, "--repair", "--dry-run")
+    assert dry.exit_code == 1 and "Dry run: nothing was queued." in dry.output  # a Read user may look
+
+    # PostgreSQL itself: the landing, the history and the resync log show district 01 only.
+    assert users.sql(reader, "select distinct district_id from landing.attendance_excuse") == [("01",)]
+    assert {tuple(d) for (d,) in users.sql(reader, "select districts from resync.verification")} == {("01",)}
+    assert users.sql(reader, "select distinct district_id from resync.object_sync") == [("01",)]
+    users.refused(reader, "insert into resync.verification (requested_by, started_at, seconds, school_year,"
+                          " districts, objects, equal, differences, summary, result) values (session_user, now(),"
+                          " 0, 2025, '{02}', '{Calendar}', true, 0, 'forged', '[]')")
+    users.refused(reader, "insert into resync.state_certificate (district_id, model, end_year, project,"
+                          " landing_as_of, checksums) values ('01', 'calendar', 2025, 'x', now(), '[]')")
+    users.refused(reader, "insert into resync.object_sync (district_id, object, requested_by)"
+                          " values ('01', 'Calendar', 'forged')")
+
+    fresh = json.loads(users.cli(reader, "freshness", "-o", "AttendanceExcuse", "--school-year", YEAR,
+                                 "--json").output)
+    assert [(f["district"], f["verdict"]) for f in fresh] == [("01", "stale")]
+    assert "District 02 is not registered" in one_sentence(users.cli(reader, "freshness", "-d", "02"))
+
+
+def test_a_write_user_repairs_their_district_and_the_workers_run_makes_it_equal(excuses_changed, users, workers):
+    sites, *_ = excuses_changed
+    url = sites.state_url
+    writer = users.add("writer", "--right", "write", "-d", "01")
+    queued = users.cli(writer, "verify", "-o", "AttendanceExcuse", "--school-year", YEAR, "--repair", "--json")
+    assert queued.exit_code == 0, queued.output
+    [request_id] = json.loads(queued.output)["repair"]["queued"]
+    assert request_row(url, request_id)["requested_by"] == writer
+    workers.burst()  # logged in as resync_worker, as a deployment's workers are
+    assert request_row(url, request_id)["status"] == "succeeded"
+    again = users.cli(writer, "verify", "-o", "AttendanceExcuse", "--school-year", YEAR)
+    assert again.exit_code == 0 and "The state equals the site of 01" in again.output, again.output
+    history = json.loads(users.cli(writer, "verify", "--history", "--json").output)
+    assert [(v["equal"], v["repair_requests"]) for v in history] == [(True, []), (False, [request_id])]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["-d", "0\n1"], "District code '0\\n1' is not valid"),
+    (["-o", "Cal\x1bendar"], "Unknown object 'Cal\\x1bendar'"),
+])
+def test_control_characters_are_refused_in_one_sentence(two_sites, cli, args, words):
+    from rights_helpers import one_sentence
+
+    for command in ("verify", "freshness"):
+        assert words in one_sentence(cli(command, *args))
+    assert query(two_sites.state_url, "select count(*) from resync.verification") == [(0,)]

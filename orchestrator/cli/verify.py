@@ -50,8 +50,9 @@ def verify(districts, objects, school_year, recompute, repair, dry_run, show_his
         return
     if dry_run and not repair:
         raise ResyncError("--dry-run goes with --repair: it shows the repair request without queueing it.")
-    with tool_transaction():
-        pass  # the tool schema exists (or is upgraded) before the verification is stored
+    with tool_transaction() as conn:  # the tool schema exists (or is upgraded) before anything is stored
+        if repair and not dry_run:
+            repair_api.check_may_queue(conn, list(districts))
     url = database.database_url()
     found = verify_api.verify(url, list(districts), list(objects), school_year, recompute=recompute)
     planned = repair_api.repairs(found) if repair else []

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
-from .. import catalog, requests, resync, state_config
+from .. import catalog, registry, requests, resync, rights, state_config
 from ..sites import pulls
 from .verify import Verification, record_repair
 
@@ -51,6 +51,12 @@ def repairs(verification: Verification) -> list[Repair]:
         wanted.setdefault(names, []).append(district.district)
     return [Repair(tuple(sorted(codes)), tuple(o.campus_name for o in resync.in_run_order(
         [catalog.resolve(n) for n in names], check_dependencies=False)), verification.school_year) for names, codes in wanted.items()]
+
+
+def check_may_queue(conn: Connection, district_codes: list[str] | None) -> None:
+    """Refuse, before anything is verified, a caller who may not queue a repair of these districts
+    (every one they see by default): the database's queue_request would refuse it afterwards."""
+    rights.check_request(conn, [d.code for d in registry.resolve(conn, district_codes or None)])
 
 
 def preview(conn: Connection, planned: list[Repair]) -> list[resync.ResyncPlan]:
