@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import urllib.parse
 import warnings
 
 import httpx
@@ -26,6 +27,9 @@ from orchestrator.school_year import current_school_year
 from orchestrator.web.app import WebSettings, create_app
 from rights_helpers import PASSWORD, one_sentence
 from web_helpers import csrf_token, web_state  # noqa: F401
+from queue_helpers import workers  # noqa: F401  (fixture)
+from test_pull import two_sites  # noqa: F401  (fixture: districts on their sites)
+from test_verify import excuses_changed, users  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
@@ -271,3 +275,63 @@ def test_make_demo_ends_by_saying_how_to_open_the_page():
     last = " ".join(line.strip().removeprefix('@echo "').removesuffix('"') for line in demo.splitlines()[-2:])
     assert f"resync web  and open http://127.0.0.1:{DEFAULT_PORT}/" in last
     assert "state_admin, abbott_admin or analyst" in last
+
+
+def test_freshness_and_verification_pages_with_the_repair_button_for_write_users(excuses_changed, users,  # noqa: F811
+                                                                                 workers):  # noqa: F811
+    """Districts on their sites; at 01's site one excuse edited, one inserted, one deleted
+    (test_verify.excuses_changed). The pages use the CLI's API under each user's rights."""
+    from generated_data import SCHOOL_YEAR
+    from queue_helpers import query, request_row
+
+    sites, edited, inserted, deleted = excuses_changed
+    url, year = sites.state_url, str(SCHOOL_YEAR)
+    reader = users.add("reader", "--right", "read", "-d", "01")
+    writer = users.add("writer", "--right", "write", "-d", "01")
+    app = create_app(WebSettings(database_url=url))
+    as_reader = signed_in(app, reader)
+
+    fresh = as_reader.get(f"/freshness?school_year={year}").text
+    row = re.search(r'<tr data-district="01" data-object="AttendanceExcuse">(.*?)</tr>', fresh, re.S)
+    assert row and 'class="verdict-stale">stale<' in row.group(1) and "changed at the site" in row.group(1)
+    assert 'data-district="02"' not in fresh  # row-level security: the reader's districts only
+
+    page = as_reader.get("/verification").text
+    assert 'id="verify-button"' in page and 'id="repair-button"' not in page and "Campus (02)" not in page
+    choice = {"district": "01", "object": "AttendanceExcuse", "school_year": year}
+    assert as_reader.post("/verification", data={**choice, "action": "verify"}).status_code == 403  # no CSRF token
+    assert query(url, "select count(*) from resync.verification") == [(0,)]
+
+    answer = as_reader.post("/verification", data={**choice, "action": "verify", "csrf_token": token_of(as_reader)},
+                            follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    result = as_reader.get(answer.headers["location"]).text
+    assert "Differences found: district 01: 3 row differences in AttendanceExcuse." in html.unescape(result)
+    excuses = re.search(r'<tr data-table="attendance_excuse" data-level="site".*?</tr>', result, re.S).group(0)
+    assert f"excuse_id {inserted}</span>" in excuses and f"excuse_id {deleted}</span>" in excuses
+    assert f"excuse_id {edited} (description)" in excuses
+    assert 'id="repair-button"' not in result
+    refused = as_reader.post("/verification", data={**choice, "action": "repair", "csrf_token": token_of(as_reader)})
+    assert refused.status_code == 422 and "requesting a resync needs Write" in refusal(refused)
+    assert query(url, "select count(*) from resync.request") == [(0,)]
+
+    as_writer = signed_in(app, writer)
+    shown = as_writer.get(answer.headers["location"]).text  # the reader's verification of district 01
+    form = shown[shown.index('<form id="repair"'):shown.index("</form>", shown.index('<form id="repair"'))]
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
+    repaired = as_writer.post("/verification", content=urllib.parse.urlencode([*fields, ("action", "repair")]),
+                              headers={"Content-Type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+    assert repaired.status_code == 303, repaired.text
+    queued = re.search(r'Queued repair request <a href="/requests/(\d+)">', as_writer.get(repaired.headers["location"]).text)
+    request_id = int(queued.group(1))
+    assert request_row(url, request_id)["requested_by"] == writer
+
+    workers.burst()
+    assert request_row(url, request_id)["status"] == "succeeded"
+    again = as_writer.post("/verification", data={**choice, "action": "verify", "csrf_token": token_of(as_writer)})
+    assert "The state equals the site of 01" in html.unescape(again.text)
+    history = as_writer.get("/verification").text
+    assert f'<a href="/requests/{request_id}">request {request_id}</a>' in history
+    fresh = as_writer.get(f"/freshness?school_year={year}").text
+    row = re.search(r'<tr data-district="01" data-object="AttendanceExcuse">(.*?)</tr>', fresh, re.S).group(1)
+    assert 'class="verdict-fresh">fresh<' in row and f"request {request_id}" in row

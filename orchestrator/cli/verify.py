@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import database, requests
+from .. import database
 from ..errors import ResyncError
 from ..school_year import school_year_label
 from ..state_view import repair as repair_api
@@ -50,30 +50,25 @@ def verify(districts, objects, school_year, recompute, repair, dry_run, show_his
         return
     if dry_run and not repair:
         raise ResyncError("--dry-run goes with --repair: it shows the repair request without queueing it.")
-    with tool_transaction() as conn:  # the tool schema exists (or is upgraded) before anything is stored
-        if repair and not dry_run:
-            repair_api.check_may_queue(conn, list(districts))
+    with tool_transaction():
+        pass  # the tool schema exists (or is upgraded) before anything is stored
     url = database.database_url()
-    found = verify_api.verify(url, list(districts), list(objects), school_year, recompute=recompute)
-    planned = repair_api.repairs(found) if repair else []
+    fixed = None
+    if repair:
+        found, fixed = repair_api.verify_and_repair(url, list(districts), list(objects), school_year,
+                                                    dry_run=dry_run, recompute=recompute)
+    else:
+        found = verify_api.verify(url, list(districts), list(objects), school_year, recompute=recompute)
     outcome = found.as_dict()
-    queued: list[requests.Request] = []
-    plans = []
-    if planned:
-        with tool_transaction() as conn:
-            if dry_run:
-                plans = repair_api.preview(conn, planned)
-            else:
-                queued = repair_api.queue(conn, found, planned)
-        outcome["repair"] = {"dry_run": dry_run, "requests": [r.as_dict() for r in planned],
-                             "queued": [q.id for q in queued], "plans": [p.as_dict() for p in plans]}
+    if fixed and fixed.planned:
+        outcome["repair"] = fixed.as_dict()
     if as_json:
         emit_json(outcome)
     else:
         _print(found)
-        if repair:
-            _print_repair(found, planned, plans, queued)
-    unresolved = not found.equal and not queued
+        if fixed:
+            _print_repair(found, fixed)
+    unresolved = not found.equal and not (fixed and fixed.queued)
     if unresolved or any(d.error for d in found.districts):
         raise click.exceptions.Exit(1)
 
@@ -122,17 +117,17 @@ def _key(item: dict) -> str:
     return ", ".join(f"{name} {value}" for name, value in item.items())
 
 
-def _print_repair(found, planned, plans, queued) -> None:
-    if not planned:
+def _print_repair(found: verify_api.Verification, fixed: repair_api.Outcome) -> None:
+    if not fixed.planned:
         click.echo("Nothing to repair." if found.equal else
                    "Nothing can be repaired: the districts that differ could not be read.")
         return
-    if plans:
-        for plan in plans:
+    if fixed.plans:
+        for plan in fixed.plans:
             click.echo(plan.describe())
         click.echo("Dry run: nothing was queued.")
         return
-    for request in queued:
+    for request in fixed.queued:
         click.echo(f"Queued repair request {request.id}: {request.describe()}.")
 
 

@@ -12,13 +12,13 @@ through the request API exactly as `resync request` would queue them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
 
-from .. import catalog, registry, requests, resync, rights, state_config
+from .. import catalog, database, registry, requests, resync, rights, state_config
 from ..sites import pulls
-from .verify import Verification, record_repair
+from .verify import Verification, record_repair, verify
 
 
 @dataclass(frozen=True)
@@ -73,3 +73,37 @@ def queue(conn: Connection, verification: Verification, planned: list[Repair]) -
     if verification.id is not None:
         record_repair(conn, verification.id, [r.id for r in queued])
     return queued
+
+
+@dataclass
+class Outcome:
+    """What `verify --repair` did: the repairs it found, and their plans (a dry run) or requests."""
+
+    dry_run: bool
+    planned: list[Repair] = field(default_factory=list)
+    plans: list[resync.ResyncPlan] = field(default_factory=list)
+    queued: list[requests.Request] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"dry_run": self.dry_run, "requests": [r.as_dict() for r in self.planned],
+                "queued": [q.id for q in self.queued], "plans": [p.as_dict() for p in self.plans]}
+
+
+def verify_and_repair(url: str, district_codes: list[str] | None, object_names: list[str],
+                      school_year: int | None = None, *, dry_run: bool = False,
+                      recompute: bool = False) -> tuple[Verification, Outcome]:
+    """Verify, then queue (or with `dry_run` only plan) the repairs of what differs, as the login
+    role (`resync verify --repair`, the web page's Repair button). A caller who may not queue a
+    repair of these districts is refused before anything is verified."""
+    if not dry_run:
+        with database.transaction(url) as conn:
+            check_may_queue(conn, district_codes)
+    found = verify(url, district_codes, object_names, school_year, recompute=recompute)
+    outcome = Outcome(dry_run, repairs(found))
+    if outcome.planned:
+        with database.transaction(url) as conn:
+            if dry_run:
+                outcome.plans = preview(conn, outcome.planned)
+            else:
+                outcome.queued = queue(conn, found, outcome.planned)
+    return found, outcome

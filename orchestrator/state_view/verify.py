@@ -394,6 +394,20 @@ def history(conn, *, limit: int = 20) -> list[PastVerification]:
     rows = conn.execute(sa.text(
         f"select id, started_at, requested_by, districts, objects, school_year, equal, differences, seconds,"
         f" summary, repair_requests from {_T}.verification order by id desc limit :n"), {"n": limit})
-    return [PastVerification(r.id, r.started_at, r.requested_by, list(r.districts), list(r.objects), r.school_year,
-                             r.equal, r.differences, float(r.seconds), r.summary, list(r.repair_requests or []))
-            for r in rows]
+    return [_past(r) for r in rows]
+
+
+def _past(r) -> PastVerification:
+    return PastVerification(r.id, r.started_at, r.requested_by, list(r.districts), list(r.objects), r.school_year,
+                            r.equal, r.differences, float(r.seconds), r.summary, list(r.repair_requests or []))
+
+
+def stored(conn, verification_id: int) -> tuple[PastVerification, list[dict]]:
+    """One past verification and its result per district (DistrictCheck.as_dict() each); one the
+    caller may not see (row-level security) is one there is not."""
+    row = conn.execute(sa.text(
+        f"select id, started_at, requested_by, districts, objects, school_year, equal, differences, seconds,"
+        f" summary, repair_requests, result from {_T}.verification where id = :id"), {"id": verification_id}).one_or_none()
+    if row is None:
+        raise ResyncError(f"There is no verification {verification_id}; `resync verify --history` lists them.")
+    return _past(row), list(row.result)

@@ -21,7 +21,7 @@ from starlette.templating import Jinja2Templates
 
 from .. import dbt_invoker
 from ..errors import ResyncError
-from . import events, pages
+from . import events, pages, state_pages
 from .sessions import SessionCookie, Sessions
 
 HERE = Path(__file__).resolve().parent
@@ -65,6 +65,7 @@ def create_app(web: WebSettings) -> Starlette:
     app = Starlette(
         routes=[
             *pages.routes(),
+            *state_pages.routes(),
             Route("/events", events.stream),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
