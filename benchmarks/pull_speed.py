@@ -17,19 +17,15 @@ throwaway state database, then measures side by side, in one run:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
-from datetime import date
 
 import psycopg
+import site_district
 from psycopg import sql
-from sqlalchemy.engine import make_url
 
-from orchestrator import database, migrations, registry
-from orchestrator.demo_data import generate, site_databases
+from orchestrator import database, dbt_invoker, registry
 from orchestrator.sites import landing_tables, pulls
-from orchestrator import dbt_invoker
 
 
 def bare_copy(state_url: str, site_url: str, tables: list[landing_tables.LandingTable], year: int) -> tuple[float, int]:
@@ -84,21 +80,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    site_server = os.environ.get("RESYNC_TEST_SITE_URL") or site_databases.server_url()
-    state_server = database.database_url()
-    state_url = database.create_database(state_server, prefix="resync_bench")
-    site_name = f"resync_bench_site_{os.getpid()}"
-    site_admin = make_url(site_server).set(database=site_name).render_as_string(hide_password=False)
-    try:
-        reader = site_databases.create_district_database(site_server, "01", site_name)
-        with database.transaction(state_url) as conn:
-            migrations.ensure_tool_schema(conn)
-            district = registry.add(conn, "01", "Benchmark", url=reader)
-        started = time.perf_counter()
-        generate(state_url, [district], schools=max(3, args.students // 700), students=args.students,
-                 school_year=args.school_year, as_of=date(args.school_year, 7, 1))
-        print(f"generated {args.students:,} students in {time.perf_counter() - started:.0f} s", flush=True)
-
+    with site_district.generated(args.students, args.school_year) as (state_url, district, reader):
         graph = dbt_invoker.project_graph(state_url)
         declared = landing_tables.declared(graph)
         every = sorted(declared)
@@ -122,9 +104,6 @@ def main() -> None:
             [one] = pulls.pull(state_url, [district], small, args.school_year)
             assert one.ok
             smalls.append(one.seconds)
-    finally:
-        database.drop_database(state_server, state_url)
-        database.drop_database(site_server, site_admin)
 
     floor, full = statistics.median(floors), statistics.median(fulls)
     print(f"\n{args.students:,} students, {rows:,} rows in {len(every)} tables; median of {args.repeats}\n")

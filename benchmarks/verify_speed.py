@@ -29,16 +29,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
-import sys
 import time
-from datetime import date
 
-from sqlalchemy.engine import make_url
+import site_district
 
-from orchestrator import catalog, database, migrations, registry, resync
-from orchestrator.demo_data import generate, site_databases
+from orchestrator import catalog, database, resync
 from orchestrator.state_view import verify
 
 
@@ -70,26 +66,11 @@ def main() -> None:
     parser.add_argument("--school-year", type=int, default=2024)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--state-row-by-row", action="store_true",
-                        help="Also compare the state tables row by row (costs more than the first verify).")
+                        help="Also verify everything row by row (a recomputation of every state table per run).")
     args = parser.parse_args()
-    # Stopped with SIGTERM, the scratch databases are still dropped (the finally below).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
-    site_server = os.environ.get("RESYNC_TEST_SITE_URL") or site_databases.server_url()
-    state_server = database.database_url()
-    state_url = database.create_database(state_server, prefix="resync_bench")
-    site_name = f"resync_bench_site_{os.getpid()}"
-    site_admin = make_url(site_server).set(database=site_name).render_as_string(hide_password=False)
     every = [o.campus_name for o in catalog.load()]
-    try:
-        reader = site_databases.create_district_database(site_server, "01", site_name)
-        with database.transaction(state_url) as conn:
-            migrations.ensure_tool_schema(conn)
-            district = registry.add(conn, "01", "Benchmark", url=reader)
-        started = time.perf_counter()
-        generate(state_url, [district], schools=max(3, args.students // 700), students=args.students,
-                 school_year=args.school_year, as_of=date(args.school_year, 7, 1))
-        print(f"generated {args.students:,} students in {time.perf_counter() - started:.0f} s", flush=True)
+    with site_district.generated(args.students, args.school_year) as (state_url, district, reader):
         started = time.perf_counter()
         with database.transaction(state_url) as conn:
             plan = resync.build_plan(conn, ["01"], every, True, args.school_year)
@@ -111,9 +92,6 @@ def main() -> None:
                          timed_verify(state_url, args.school_year, every, args.repeats, row_by_row=True)))
         runs.append(("AttendanceExcuse, certified",
                      timed_verify(state_url, args.school_year, ["AttendanceExcuse"], max(args.repeats, 5))))
-    finally:
-        database.drop_database(state_server, state_url)
-        database.drop_database(site_server, site_admin)
 
     print(f"\nload average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())};"
           f" {os.cpu_count()} cores")

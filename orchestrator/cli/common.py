@@ -61,6 +61,21 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 
 
+def state_view_options(command):
+    """-d, -o and --school-year of `resync freshness` and `resync verify`: what the state sees of
+    which districts, objects and school year (every registered district and subscribed object)."""
+    for option in reversed([
+        click.option("-d", "--district", "districts", multiple=True, metavar="CODE",
+                     help="District code; repeat for several; default: every registered district."),
+        click.option("-o", "--object", "objects", multiple=True, metavar="OBJECT",
+                     help="Campus or model name; repeat for several; default: every subscribed object."),
+        click.option("--school-year", type=int, metavar="YEAR", default=None,
+                     help="End year of the school year of year-scoped objects; default: the current one."),
+    ]):
+        command = option(command)
+    return command
+
+
 def confirmed(question: str, as_json: bool) -> bool:
     """The original tool's OK pop-up; no answer (closed input) means no. With --json the question
     goes to stderr, so stdout stays one JSON document."""

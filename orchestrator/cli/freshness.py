@@ -6,16 +6,11 @@ import click
 
 from .. import database
 from ..state_view import freshness as freshness_api
-from .common import emit_json, json_option, moment_text, table, tool_transaction
+from .common import emit_json, json_option, moment_text, state_view_options, table, tool_transaction
 
 
 @click.command()
-@click.option("-d", "--district", "districts", multiple=True, metavar="CODE",
-              help="District code; repeat for several; default: every registered district.")
-@click.option("-o", "--object", "objects", multiple=True, metavar="OBJECT",
-              help="Campus or model name; repeat for several; default: every subscribed object.")
-@click.option("--school-year", type=int, metavar="YEAR", default=None,
-              help="End year of the school year of year-scoped objects; default: the current one.")
+@state_view_options
 @json_option
 def freshness(districts, objects, school_year, as_json) -> None:
     """How fresh the state's copy of each district is, object by object.

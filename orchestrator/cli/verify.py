@@ -9,19 +9,14 @@ from ..errors import ResyncError
 from ..school_year import school_year_label
 from ..state_view import repair as repair_api
 from ..state_view import verify as verify_api
-from .common import emit_json, json_option, moment_text, table, tool_transaction
+from .common import emit_json, json_option, moment_text, state_view_options, table, tool_transaction
 
 #: Keys shown per set in the text output (--json has up to segments.LISTED_KEYS, with exact counts).
 _SHOWN = 10
 
 
 @click.command()
-@click.option("-d", "--district", "districts", multiple=True, metavar="CODE",
-              help="District code; repeat for several; default: every registered district.")
-@click.option("-o", "--object", "objects", multiple=True, metavar="OBJECT",
-              help="Campus or model name; repeat for several; default: every subscribed object.")
-@click.option("--school-year", type=int, metavar="YEAR", default=None,
-              help="End year of the school year of year-scoped objects; default: the current one.")
+@state_view_options
 @click.option("--recompute", is_flag=True,
               help="Recompute every state table, even those certified equal since nothing changed.")
 @click.option("--repair", is_flag=True, help="Queue the smallest resync request that removes the differences found.")
@@ -40,6 +35,7 @@ def verify(districts, objects, school_year, recompute, repair, dry_run, show_his
     it depends on changed). Prints the rows only at the district, only at the state, and in both
     but different (with the columns); stores the outcome (`resync verify --history`).
     Exit 1 when something differs or a district could not be read, unless --repair queued the fix.
+    Every user verifies the districts they may see; --repair needs Write for them.
 
         resync verify -d 01 -o AttendanceExcuse --repair
     """
