@@ -146,6 +146,12 @@ def test_a_read_user_sees_everything_but_no_request_button(browser, web, state_e
     browser.driver.get(web.url + "/history")
     assert browser.wait_for(f"#history tr[data-request='{queued}']")  # every district's requests
     browser.shot("read-user-history")
+    browser.driver.get(web.url + "/freshness")
+    assert browser.wait_for("#freshness tr[data-district='03'][data-object='Calendar']")
+    browser.shot("read-user-freshness")
+    browser.driver.get(web.url + "/verification")
+    assert browser.wait_for("#verify-button") and browser.all("#repair-button") == []  # Verify, no Repair
+    browser.shot("read-user-verification")
 
 
 def test_a_district_user_sees_only_their_district(browser, web, state_env):  # noqa: F811
@@ -163,6 +169,9 @@ def test_a_district_user_sees_only_their_district(browser, web, state_env):  # n
     browser.driver.get(f"{web.url}/requests/{theirs}")
     assert f"There is no request {theirs}" in browser.wait_for("#message").text
     browser.shot("district-user-cannot-see-02")
+    browser.driver.get(web.url + "/verification")
+    assert browser.wait_for("#repair-button") and options(browser, "#districts") == ["Abbott (01)"]
+    browser.shot("district-user-verification")
 
 
 def _refused_and_nothing_queued(browser, state, districts: list[str], sentence: str) -> None:  # noqa: F811
