@@ -14,10 +14,8 @@ from typing import Callable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import registry, settings
+from .. import registry, settings, state_config
 
-#: The weekly sync's cadence: a district not pulled for longer is stale.
-STALE_AFTER = datetime.timedelta(days=7)
 FRESH, STALE, NEVER, UNKNOWN = "fresh", "stale", "never pulled", "unknown"
 
 
@@ -56,12 +54,15 @@ def district_freshness(conn: Connection, districts: Sequence[registry.District],
         from {tool}.district
         where district.code = any(:codes)"""), {"codes": [d.code for d in districts]})}
     now = now or conn.execute(sa.text("select now()")).scalar()
+    # The sync cadence (var sync_cadence_days, a week): a district not pulled for longer is stale,
+    # as `resync freshness` and dbt's source freshness judge.
+    stale_after = datetime.timedelta(days=state_config.sync_cadence_days())
     result = []
     for district in districts:
         row = found.get(district.code)
         last_pull = row.last_pull if row else None
         status = (UNKNOWN if not readable else NEVER if last_pull is None
-                  else STALE if now - last_pull > STALE_AFTER else FRESH)
+                  else STALE if now - last_pull > stale_after else FRESH)
         result.append(DistrictFreshness(district.code, district.name, last_pull,
                                         row.last_resync if row else None, status))
     return result
