@@ -79,31 +79,31 @@ def main() -> None:
         print(f"resynced every object in {time.perf_counter() - started:.0f} s", flush=True)
 
         print(f"load average before measuring: {', '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-        first = timed_verify(state_url, args.school_year, every, 1, recompute=True)
-        runs = [("every object, first verify: state tables recomputed (`--recompute`)", first),
-                ("every object, again: state tables certified (`resync verify`)",
-                 timed_verify(state_url, args.school_year, every, args.repeats)),
-                ("the sites against the landing only, tiered",
-                 timed_verify(state_url, args.school_year, every, args.repeats, state_tables=False)),
-                ("the sites against the landing only, row by row",
-                 timed_verify(state_url, args.school_year, every, args.repeats, state_tables=False, row_by_row=True))]
+        cases = [("every object, first verify: tiered, state tables recomputed (`--recompute`)", every, 1,
+                  {"recompute": True}),
+                 ("every object, again: tiered, state tables certified (`resync verify`)", every, args.repeats, {})]
         if args.state_row_by_row:
-            runs.append(("every object, row by row (sites and state tables)",
-                         timed_verify(state_url, args.school_year, every, args.repeats, row_by_row=True)))
-        runs.append(("AttendanceExcuse, certified",
-                     timed_verify(state_url, args.school_year, ["AttendanceExcuse"], max(args.repeats, 5))))
+            cases.append(("every object, row by row (sites and state tables)", every, args.repeats,
+                          {"row_by_row": True}))
+        cases += [("the sites against the landing only, tiered", every, args.repeats, {"state_tables": False}),
+                  ("the sites against the landing only, row by row", every, args.repeats,
+                   {"state_tables": False, "row_by_row": True}),
+                  ("AttendanceExcuse, tiered, certified", ["AttendanceExcuse"], max(args.repeats, 5), {})]
+        # Each row as soon as it is measured, so that a long run shows what it has.
+        print("\n| verify of an equal district | segments | rows read (site / state) | site s | state s | seconds |")
+        print("|---|---:|---:|---:|---:|---:|", flush=True)
+        first = None
+        for label, objects, repeats, options in cases:
+            run = timed_verify(state_url, args.school_year, objects, repeats, **options)
+            first = first or run
+            print(f"| {label} | {run['segments']:,} | {run['site_read']:,} / {run['state_read']:,} |"
+                  f" {run['site_seconds']:.2f} | {run['state_seconds']:.2f} | {run['seconds']:.2f} |", flush=True)
 
-    print(f"\nload average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())};"
-          f" {os.cpu_count()} cores")
     print(f"\n{args.students:,} students: {first['rows']:,} rows at the site in {first['tables']} tables,"
           f" {first['state_rows']:,} rows in {len(every)} state tables; medians of {args.repeats} (the first"
-          " verify: one run; AttendanceExcuse: of 5)\n")
-    print("| verify of an equal district | segments | rows read (site / state) | site s | state s | seconds |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for label, run in runs:
-        print(f"| {label} | {run['segments']:,} | {run['site_read']:,} / {run['state_read']:,} |"
-              f" {run['site_seconds']:.2f} | {run['state_seconds']:.2f} | {run['seconds']:.2f} |")
-
+          " verify: one run; AttendanceExcuse: of 5)")
+    print(f"load average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())};"
+          f" {os.cpu_count()} cores")
 
 if __name__ == "__main__":
     main()

@@ -356,3 +356,16 @@ def test_control_characters_are_refused_in_one_sentence(two_sites, cli, args, wo
     for command in ("verify", "freshness"):
         assert words in one_sentence(cli(command, *args))
     assert query(two_sites.state_url, "select count(*) from resync.verification") == [(0,)]
+
+
+def test_a_key_that_may_be_null_matches_null_row_by_row(two_sites):
+    """Behavior's key (role_id, resolution_id) is UNIQUE NULLS NOT DISTINCT: a role without a
+    resolution is one row, matched with its twin, not a row only at each side."""
+    url = two_sites.state_url
+    assert resync_now(url, ["01"], ["Behavior"], check_dependencies=True).ok
+    [(unresolved,)] = state_query(url, "select count(*) from state.behavior where district_id = '01'"
+                                       " and resolution_id is null")
+    assert unresolved > 0  # the generated district has such rows
+    found = verify_api.verify(url, ["01"], ["Behavior"], SCHOOL_YEAR, row_by_row=True)
+    state = district(found, "01").objects[0].state
+    assert found.equal and state.rows_read == 2 * state.rows_state > 0, state.counts

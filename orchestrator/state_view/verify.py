@@ -338,18 +338,20 @@ def _recomputed(cursor, district: registry.District, table: _StateTable, compile
 
 
 def _state_key(cursor, model: str) -> tuple[tuple[str, ...], bool]:
-    """The state table's key without district_id: the columns of its unique index, else of its
-    index on its documented key (behavior's resolution_id may be NULL), and whether it may be NULL."""
+    """The state table's key without district_id: the columns of its unique index (its primary key,
+    or behavior's UNIQUE NULLS NOT DISTINCT, macros/state_keys.sql), else of an index on it, and
+    whether a key column may be NULL (behavior's resolution_id: then NULL matches NULL)."""
     cursor.execute(
         "select array(select a.attname::text from unnest(i.indkey) with ordinality as k (attnum, n)"
         "             join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum order by k.n),"
-        " i.indisunique"
+        " exists (select from unnest(i.indkey) as k (attnum) join pg_attribute a"
+        "         on a.attrelid = i.indrelid and a.attnum = k.attnum where not a.attnotnull)"
         " from pg_index i where i.indrelid = to_regclass(%s) order by i.indisunique desc, i.indnatts limit 1",
         (sql.Identifier(settings.STATE_SCHEMA, model).as_string(cursor.connection),))
     found = cursor.fetchone()
     if not found:
         raise ResyncError(f"The state table {model} has no index on its key to compare rows by.")
-    return tuple(c for c in found[0] if c != "district_id") or ("district_id",), not found[1]
+    return tuple(c for c in found[0] if c != "district_id") or ("district_id",), found[1]
 
 
 # --- history -------------------------------------------------------------------------------
