@@ -300,6 +300,10 @@ def test_freshness_and_verification_pages_with_the_repair_button_for_write_users
     assert 'id="verify-button"' in page and 'id="repair-button"' not in page and "Campus (02)" not in page
     choice = {"district": "01", "object": "AttendanceExcuse", "school_year": year}
     assert as_reader.post("/verification", data={**choice, "action": "verify"}).status_code == 403  # no CSRF token
+    for bad in ({**choice, "school_year": "20x5"}, {**choice, "object": "Calender"}):
+        refused = as_reader.post("/verification", data={**bad, "action": "verify", "csrf_token": token_of(as_reader)})
+        assert refused.status_code == 422 and refusal(refused).startswith("Nothing was verified:"), refused.text
+    assert "is not a year" in refusal(as_reader.get("/freshness?school_year=20x5"))
     assert query(url, "select count(*) from resync.verification") == [(0,)]
 
     answer = as_reader.post("/verification", data={**choice, "action": "verify", "csrf_token": token_of(as_reader)},

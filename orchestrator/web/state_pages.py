@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from .. import catalog, database, registry, state_config
 from ..errors import ResyncError
-from ..school_year import current_school_year, school_year_label
+from ..school_year import current_school_year, parse_school_year, school_year_label
 from ..state_view import freshness as freshness_api
 from ..state_view import repair as repair_api
 from ..state_view import verify as verify_api
@@ -37,11 +37,6 @@ def routes() -> list[Route]:
     ]
 
 
-def _year(request: Request) -> int | None:
-    year = request.query_params.get("school_year", "")
-    return int(year) if year.isdigit() else None
-
-
 # --- freshness -----------------------------------------------------------------------------
 
 def _freshness(session: Session, school_year: int | None) -> dict:
@@ -54,8 +49,8 @@ def _freshness(session: Session, school_year: int | None) -> dict:
 
 
 async def freshness(request: Request) -> Response:
-    year = _year(request)
-    return await _page(request, lambda s: _freshness(s, year), "freshness.html")
+    year = request.query_params.get("school_year", "")
+    return await _page(request, lambda s: _freshness(s, parse_school_year(year)), "freshness.html")
 
 
 # --- verification --------------------------------------------------------------------------
@@ -92,11 +87,11 @@ async def run_verification(request: Request) -> Response:
     action = str(form.get("action") or VERIFY)
     if action not in (VERIFY, REPAIR):
         return _message(request, f"{action[:40]!r} is not something this page does: Verify or Repair.", 422)
-    year = str(form.get("school_year") or "")
     try:
+        year = parse_school_year(str(form.get("school_year") or ""))
         verification_id = await run_in_threadpool(
             _verify, session, action, [str(d) for d in form.getlist("district")],
-            [str(o) for o in form.getlist("object")], int(year) if year.isdigit() else None)
+            [str(o) for o in form.getlist("object")], year)
     except ResyncError as exc:
         what = "verified or queued" if action == REPAIR else "verified"
         return _message(request, f"Nothing was {what}: {exc}", 422, "Verification refused")
