@@ -44,6 +44,9 @@ NOT_RUN = [
     # that a plain dbt run reaches the database after `eval "$(resync db env)"`.
     (r"^dbt (build|run .*(--full-refresh|--select \+))", "slow: runs many models (tests/test_state_models.py)"),
 ]
+#: Lines typed as they mean here: the README's default database is the demo's in the checkout;
+#: the test's is its scratch database (RESYNC_DATABASE_URL), which the line must not leave.
+MEANT = {"unset RESYNC_DATABASE_URL": 'export RESYNC_DATABASE_URL="$README_DEFAULT_URL"'}
 #: A line the README shows being refused: `command   # Error: the sentence` (or psql's `ERROR:`).
 REFUSAL = re.compile(r"#\s*(?:Error|ERROR):\s*(.+)$")
 #: `[-...]` and `[UPPER...]` groups: a synopsis's optional parts (not JSON such as `["01"]`).
@@ -84,7 +87,7 @@ def test_the_readme_lines_work_as_typed_after_make_demo(database_url, demo_sites
     typed = []
     for line in lines[lines.index("source .venv/bin/activate") + 1:]:
         if _reason_not_run(line) is None and (shutil.which("psql") or not line.startswith("psql ")):
-            typed.append(OPTIONAL.sub("", line))
+            typed.append(MEANT.get(line, OPTIONAL.sub("", line)))
     typed += [f"python {script} --help" for script in sorted(set(re.findall(r"benchmarks/\w+\.py", README.read_text())))]
     assert any(line.startswith("dbt ") for line in typed) and any(line.startswith("python ") for line in typed)
 
@@ -107,12 +110,15 @@ def test_the_readme_lines_work_as_typed_after_make_demo(database_url, demo_sites
     # A fresh shell: the venv not on PATH yet, nothing of the test session's dbt set-up.
     environment["PATH"] = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
                                           if Path(p) != Path(sys.executable).parent)
-    environment.update(RESYNC_DATABASE_URL=database_url, RESYNC_HOME=str(tmp_path / "home"),
+    environment.update(RESYNC_DATABASE_URL=database_url, README_DEFAULT_URL=database_url,
+                       RESYNC_HOME=str(tmp_path / "home"),
                        DBT_TARGET_PATH=str(tmp_path / "target"), DBT_LOG_PATH=str(tmp_path / "logs"))
     shell = subprocess.run(["bash", "-c", "\n".join(script)], cwd=settings.project_dir(), env=environment,
                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
     assert shell.returncode == 0, shell.stdout[-6000:] + shell.stderr[-4000:]
     assert "Traceback" not in shell.stdout + shell.stderr
+    # Every line reached the scratch database: none started an embedded server of its own.
+    assert not (tmp_path / "home" / "pgdata").exists(), "a README line reached a database of its own"
 
 
 def test_every_line_not_run_has_its_reason():
