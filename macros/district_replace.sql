@@ -42,10 +42,16 @@
 delete from {{ target }} as old
 where {{ resync_scope_predicate() }}
 {%- endcall %}
+    {%- if resync_district_statements() %}
+        {#- The temporary relation is a view here (macros/resync_district_statements.sql). -#}
+{{ resync_insert_district_rows(target, arg_dict['temp_relation'], columns, replace=false) }}
+drop view {{ arg_dict['temp_relation'] }};
+    {%- else %}
 
 insert into {{ target }} ({{ columns }})
 select {{ columns }}
 from {{ arg_dict['temp_relation'] }}
+    {%- endif %}
 {% endmacro %}
 
 

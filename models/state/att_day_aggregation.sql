@@ -31,6 +31,11 @@
     - A roster row with no start_date is open at the start, as a null end_date is at the end.
     - A day whose scheduled periods all last 0 minutes has absence_fraction_exact 0.
 -#}
+{#-
+    Planner settings (set locally by resync_planner_settings): the joins run in the order they
+    are written (the student-day stream's row estimates are rough, its shape is not); hash joins,
+    never merge joins, which would sort the stream; and room for a district's hash tables and sorts.
+-#}
 {{ config(
     meta={
         'resync_scope': 'district_year',
@@ -38,6 +43,13 @@
             'key': ['district_id', 'person_id', 'calendar_id'],
             'key_or_any': ['date'],
             'tombstone': {'column': 'membership', 'value': 0},
+        },
+        'resync_district_statements': true,
+        'resync_planner_settings': {
+            'join_collapse_limit': 1,
+            'from_collapse_limit': 1,
+            'enable_mergejoin': 'off',
+            'work_mem': '256MB',
         },
     },
     pre_hook="{{ att_day_capture_watermark() }}",
@@ -205,11 +217,48 @@ affected_key as (
 ),
 {%- endif %}
 
-qualifying_enrollment as (
+{#-
+    The rows of each district in scope are computed by their own chain of CTEs (named d<n>_...),
+    over that district's sources alone: each chain is planned with the district's own statistics,
+    its district_id is a constant rather than a join key, and the cost of a run grows with the
+    districts' rows, not with the square of them. The replace strategy runs one statement per
+    district over these chains (macros/district_replace.sql).
+
+    A chain avoids what made this model slow at scale: expanding every student-day into its
+    scheduled periods (about five each) and grouping them back. A student's roster is cut into
+    date segments over which the set of period seqs they are scheduled into (the segment's
+    signature) is constant, and a day's scheduled minutes are looked up per signature and bell
+    schedule; only the attendance rows, which most student-days have none of, are matched to
+    periods. The student-days themselves come from generate_series over arrays of days, not from
+    a join, and every join they pass through has a small side, which the planner hashes.
+-#}
+{%- set codes = resync_districts() or [none] %}
+{%- for code in codes %}
+{%- set d = 'd' ~ loop.index ~ '_' %}
+{%- set district = dbt.string_literal(code) if code is not none else 'null::text' %}
+
+-- District {{ code }}.
+{{ d }}calendar as not materialized (select * from calendar where district_id = {{ district }}),
+{{ d }}grade_level as not materialized (select * from grade_level where district_id = {{ district }}),
+{{ d }}enrollment as not materialized (select * from enrollment where district_id = {{ district }}),
+{{ d }}day as not materialized (select * from day where district_id = {{ district }}),
+{{ d }}period as not materialized (select * from period where district_id = {{ district }}),
+{{ d }}term as not materialized (select * from term where district_id = {{ district }}),
+{{ d }}course as not materialized (select * from course where district_id = {{ district }}),
+{{ d }}section as not materialized (select * from section where district_id = {{ district }}),
+{{ d }}placement as not materialized (select * from placement where district_id = {{ district }}),
+{{ d }}roster as not materialized (select * from roster where district_id = {{ district }}),
+{{ d }}attendance as not materialized (select * from attendance where district_id = {{ district }}),
+{{ d }}attendance_code as not materialized (select * from attendance_code where district_id = {{ district }}),
+{%- if incremental %}
+{{ d }}affected_key as not materialized (select * from affected_key where district_id = {{ district }}),
+{%- endif %}
+
+{{ d }}qualifying_enrollment as (
     -- Enrollments in a reported calendar of the school year. Any service type counts; no-shows
     -- and enrollments excluded from state reporting do not. The calendar's and the grade level's
     -- columns travel along from here, so that no intermediate result is read twice.
-    select enrollment.district_id, enrollment.enrollment_id, enrollment.person_id,
+    select enrollment.enrollment_id, enrollment.person_id,
            enrollment.calendar_id, enrollment.structure_id, enrollment.grade_level_id,
            enrollment.service_type = 'P' as is_primary,
            enrollment.start_date, enrollment.end_date,
@@ -217,190 +266,265 @@ qualifying_enrollment as (
            -- Whole/half-day thresholds: the grade level's overrides when set, else the calendar's.
            coalesce(grade_level.whole_day_absence_minutes, calendar.whole_day_absence_minutes) as whole_day_minutes,
            coalesce(grade_level.half_day_absence_minutes, calendar.half_day_absence_minutes) as half_day_minutes
-    from enrollment
-    join calendar using (district_id, calendar_id)
-    left join grade_level using (district_id, grade_level_id)
+    from {{ d }}enrollment as enrollment
+    join {{ d }}calendar as calendar using (calendar_id)
+    left join {{ d }}grade_level as grade_level using (grade_level_id)
     where calendar.end_year = {{ resync_school_year() }}
       and not calendar.exclude
       and not enrollment.no_show
       and not enrollment.state_exclude
       {%- if incremental %}
       and exists (
-          select 1 from affected_key
-          where affected_key.district_id = enrollment.district_id
-            and affected_key.calendar_id = enrollment.calendar_id
+          select 1 from {{ d }}affected_key as affected_key
+          where affected_key.calendar_id = enrollment.calendar_id
             and affected_key.person_id = enrollment.person_id
       )
       {%- endif %}
 ),
 
-ranked_enrollment as (
-    -- The dates of the student's qualifying enrollments in the calendar that rank before this one
-    -- (primary first, then the lowest enrollment_id): on those this one does not count.
-    select *,
-           range_agg(daterange(start_date, end_date, '[]')) over (
-               partition by district_id, person_id, calendar_id
-               order by is_primary desc, enrollment_id
-               rows between unbounded preceding and 1 preceding
-           ) as outranked_dates
-    from qualifying_enrollment
-),
-
-enrollment_day as (
-    -- Each attendance day (instruction and attendance taken) of an enrollment's structure on
-    -- which the enrollment counts and gives the grade level.
-    select enrollment.district_id, enrollment.person_id, enrollment.calendar_id, day.date,
+{{ d }}counted_range as (
+    -- The dates on which each qualifying enrollment counts and gives the grade level: its own,
+    -- less those of the student's qualifying enrollments in the calendar that rank before it
+    -- (primary first, then the lowest enrollment_id).
+    select enrollment.person_id, enrollment.calendar_id, enrollment.structure_id,
            enrollment.end_year, enrollment.grade_level_id, enrollment.whole_day_minutes,
-           enrollment.half_day_minutes, day.period_schedule_id
-    from ranked_enrollment as enrollment
-    join day
-      on day.district_id = enrollment.district_id
-     and day.calendar_id = enrollment.calendar_id
-     and day.structure_id = enrollment.structure_id
-     and day.date between enrollment.start_date and coalesce(enrollment.end_date, day.date)
-    where day.instruction
-      and day.attendance
-      and day.date <= {{ resync_attendance_through() }}
-      and not coalesce(day.date <@ enrollment.outranked_dates, false)
-      {%- if incremental %}
-      and exists (
-          select 1 from affected_key
-          where affected_key.district_id = enrollment.district_id
-            and affected_key.calendar_id = enrollment.calendar_id
-            and affected_key.person_id = enrollment.person_id
-            and (affected_key.date is null or affected_key.date = day.date)
-      )
-      {%- endif %}
+           enrollment.half_day_minutes, counted.dates
+    from (
+        select *,
+               range_agg(daterange(start_date, end_date, '[]')) over (
+                   partition by person_id, calendar_id
+                   order by is_primary desc, enrollment_id
+                   rows between unbounded preceding and 1 preceding
+               ) as outranked_dates
+        from {{ d }}qualifying_enrollment
+    ) as enrollment
+    cross join lateral unnest(
+        datemultirange(daterange(enrollment.start_date, enrollment.end_date, '[]'))
+        - coalesce(enrollment.outranked_dates, '{}'::datemultirange)
+    ) as counted (dates)
 ),
 
-roster_slot as (
+{{ d }}roster_slot as (
     -- The period sequence numbers a student's sections meet in, with the dates each holds: the
     -- roster row is active (a null date is open) and the placement's term covers the date.
-    select roster.district_id, roster.person_id, course.calendar_id, placed_period.seq,
+    select roster.person_id, course.calendar_id, placed_period.seq,
            greatest(roster.start_date, term.start_date) as first_date,
            least(roster.end_date, term.end_date) as last_date
-    from roster
-    join section using (district_id, section_id)
-    join course using (district_id, course_id)
-    join placement using (district_id, section_id)
-    join term using (district_id, term_id)
-    join period as placed_period
-      on placed_period.district_id = placement.district_id
-     and placed_period.period_id = placement.period_id
+    from {{ d }}roster as roster
+    join {{ d }}section as section using (section_id)
+    join {{ d }}course as course using (course_id)
+    join {{ d }}placement as placement using (section_id)
+    join {{ d }}term as term using (term_id)
+    join {{ d }}period as placed_period using (period_id)
     {%- if incremental %}
     where exists (
-        select 1 from affected_key
-        where affected_key.district_id = roster.district_id
-          and affected_key.person_id = roster.person_id
+        select 1 from {{ d }}affected_key as affected_key
+        where affected_key.person_id = roster.person_id
     )
     {%- endif %}
 ),
 
-scheduled_period as (
-    -- The day's own instructional periods whose seq matches a roster slot: an alternate bell
-    -- schedule counts its own minutes. One row per period, however many sections match it.
-    select enrollment_day.*, period.period_id, period.period_minutes
-    from enrollment_day
-    join period
-      on period.district_id = enrollment_day.district_id
-     and period.period_schedule_id = enrollment_day.period_schedule_id
-    where not period.non_instructional
+{{ d }}segment_bound as (
+    -- Consecutive dates on which a student's set of active slots in a calendar can change: no
+    -- slot starts or ends inside [segment_start, segment_end). A slot with an inverted or
+    -- unknown date range is never active (`date between first_date and last_date` never holds).
+    select person_id, calendar_id, bound as segment_start,
+           lead(bound) over (partition by person_id, calendar_id order by bound) as segment_end
+    from (
+        select person_id, calendar_id, first_date as bound
+        from {{ d }}roster_slot
+        where first_date <= last_date
+        union
+        select person_id, calendar_id, last_date + 1
+        from {{ d }}roster_slot
+        where first_date <= last_date
+    ) as slot_bound
+),
+
+{{ d }}schedule_segment as materialized (
+    -- Each segment with the sorted seqs of the slots active throughout it (its signature); a
+    -- segment in which no slot is active has no row. Small, and read twice.
+    select segment.person_id, segment.calendar_id, segment.segment_start, segment.segment_end,
+           array_agg(distinct slot.seq order by slot.seq) as seqs
+    from {{ d }}segment_bound as segment
+    join {{ d }}roster_slot as slot
+      on slot.person_id = segment.person_id
+     and slot.calendar_id = segment.calendar_id
+     and segment.segment_start between slot.first_date and slot.last_date
+    where segment.segment_end is not null
+    group by segment.person_id, segment.calendar_id, segment.segment_start, segment.segment_end
+),
+
+{{ d }}enrollment_piece as materialized (
+    -- The dates on which both the counting enrollment and the student's signature are constant.
+    select counted.person_id, counted.calendar_id, counted.structure_id, counted.end_year,
+           counted.grade_level_id, counted.whole_day_minutes, counted.half_day_minutes,
+           segment.seqs, counted.dates * daterange(segment.segment_start, segment.segment_end) as dates
+    from {{ d }}counted_range as counted
+    join {{ d }}schedule_segment as segment
+      on segment.person_id = counted.person_id
+     and segment.calendar_id = counted.calendar_id
+     and daterange(segment.segment_start, segment.segment_end) && counted.dates
+),
+
+{{ d }}signature_day as (
+    -- Per schedule structure and signature, the structure's attendance days (instruction and
+    -- attendance taken, counted so far) as arrays in date order: the date, the bell schedule,
+    -- and the minutes of that schedule's instructional periods whose seq is in the signature,
+    -- each period once (null: none). A piece finds its days in them by binary search.
+    select signature.calendar_id, signature.structure_id, signature.seqs,
+           array_agg(day.date order by day.date) as dates,
+           array_agg(day.period_schedule_id order by day.date) as period_schedule_ids,
+           array_agg(minutes.scheduled_minutes order by day.date) as scheduled_minutes
+    from (select distinct calendar_id, structure_id, seqs from {{ d }}enrollment_piece) as signature
+    join {{ d }}day as day using (calendar_id, structure_id)
+    left join (
+        select signature.seqs, period.period_schedule_id,
+               sum(period.period_minutes)::integer as scheduled_minutes
+        from (select distinct seqs from {{ d }}enrollment_piece) as signature
+        join {{ d }}period as period on period.seq = any(signature.seqs)
+        where not period.non_instructional
+        group by signature.seqs, period.period_schedule_id
+    ) as minutes
+      on minutes.seqs = signature.seqs
+     and minutes.period_schedule_id = day.period_schedule_id
+    where day.instruction
+      and day.attendance
+      and day.date <= {{ resync_attendance_through() }}
+    group by signature.calendar_id, signature.structure_id, signature.seqs
+),
+
+{{ d }}enrollment_day as (
+    -- Each attendance day of a piece's structure within the piece's dates on which the student is
+    -- scheduled into at least one instructional period, with its bell schedule and minutes.
+    select piece.person_id, piece.calendar_id, days.dates[day_index] as date, piece.end_year,
+           piece.grade_level_id, piece.whole_day_minutes, piece.half_day_minutes,
+           days.period_schedule_ids[day_index] as period_schedule_id,
+           days.scheduled_minutes[day_index] as scheduled_minutes
+    from {{ d }}enrollment_piece as piece
+    join {{ d }}signature_day as days using (calendar_id, structure_id, seqs)
+    -- The indexes of the days in [lower, upper): width_bucket counts the dates <= its operand.
+    cross join lateral generate_series(
+        width_bucket(lower(piece.dates) - 1, days.dates) + 1,
+        width_bucket(upper(piece.dates) - 1, days.dates)
+    ) as day_index
+    where days.scheduled_minutes[day_index] is not null
+    {%- if incremental %}
       and exists (
-          select 1
-          from roster_slot as slot
-          where slot.district_id = enrollment_day.district_id
-            and slot.person_id = enrollment_day.person_id
-            and slot.calendar_id = enrollment_day.calendar_id
-            and slot.seq = period.seq
-            and enrollment_day.date between slot.first_date and slot.last_date
+          select 1 from {{ d }}affected_key as affected_key
+          where affected_key.calendar_id = piece.calendar_id
+            and affected_key.person_id = piece.person_id
+            and (affected_key.date is null or affected_key.date = days.dates[day_index])
       )
+    {%- endif %}
 ),
 
-period_attendance as (
-    -- The effective status and excuse of each scheduled period: the code's values win over the
-    -- row's. No attendance row means present; attendance for unscheduled periods never joins.
-    select scheduled_period.*,
-           attendance.excuse_id,
-           attendance.present_minutes,
-           coalesce(code.status, attendance.status) as status,
-           coalesce(code.excuse, attendance.excuse) as excuse
-    from scheduled_period
-    left join attendance
-      on attendance.district_id = scheduled_period.district_id
-     and attendance.person_id = scheduled_period.person_id
-     and attendance.period_id = scheduled_period.period_id
-     and attendance.date = scheduled_period.date
-    left join attendance_code as code
-      on code.district_id = attendance.district_id
-     and code.excuse_id = attendance.excuse_id
+{{ d }}period_attendance as (
+    -- The effective status and excuse of each attendance row (the code's values win over the
+    -- row's) on an instructional period, kept when it changes a day's totals: absent (status A,
+    -- excuse other than X) or exempt (excuse X). No attendance row means present.
+    select attendance.person_id, attendance.date, attendance.excuse_id, period.period_schedule_id,
+           period.seq, period.period_minutes,
+           coalesce(code.status, attendance.status) is not distinct from 'A'
+               and coalesce(code.excuse, attendance.excuse) is distinct from 'X' as counts_absent,
+           coalesce(code.excuse, attendance.excuse) as excuse,
+           greatest(period.period_minutes - coalesce(attendance.present_minutes, 0), 0) as missed_minutes
+    from {{ d }}attendance as attendance
+    join {{ d }}period as period using (period_id)
+    left join {{ d }}attendance_code as code using (excuse_id)
+    where not period.non_instructional
+      and (coalesce(code.status, attendance.status) is not distinct from 'A'
+           or coalesce(code.excuse, attendance.excuse) is not distinct from 'X')
 ),
 
-period_minutes as (
-    select *,
-           -- Status A with no excuse is unexcused; exempt (X) absences count as attended.
-           status is not distinct from 'A' and excuse is distinct from 'X' as counts_absent,
-           case
-               when status is not distinct from 'A' and excuse is distinct from 'X'
-               then greatest(period_minutes - coalesce(present_minutes, 0), 0)
-               else 0
-           end as absent_minutes
-    from period_attendance
-),
-
-day_code_total as (
-    -- Totals per day and code first, so that the most frequent code falls out of the same pass.
-    select district_id, person_id, calendar_id, date, end_year, grade_level_id,
-           whole_day_minutes, half_day_minutes, excuse_id,
-           sum(period_minutes) as scheduled_minutes,
-           sum(absent_minutes) as absent_minutes,
-           -- Only absent periods have absent minutes, so these split absent_minutes by excuse.
-           sum(absent_minutes) filter (where excuse is distinct from 'E') as unexcused_absent_minutes,
-           sum(absent_minutes) filter (where excuse = 'E') as excused_absent_minutes,
-           sum(period_minutes) filter (where excuse = 'X') as exempt_minutes,
-           count(*) filter (where counts_absent) as absent_periods
-    from period_minutes
-    group by district_id, person_id, calendar_id, date, end_year, grade_level_id,
-             whole_day_minutes, half_day_minutes, excuse_id
-),
-
-day_total as (
-    select district_id, person_id, calendar_id, date, end_year, grade_level_id,
-           whole_day_minutes, half_day_minutes,
-           sum(scheduled_minutes) as scheduled_minutes,
-           sum(absent_minutes) as absent_minutes,
-           coalesce(sum(unexcused_absent_minutes), 0) as unexcused_absent_minutes,
-           coalesce(sum(excused_absent_minutes), 0) as excused_absent_minutes,
-           coalesce(sum(exempt_minutes), 0) as exempt_minutes,
+{{ d }}attendance_total as (
+    -- Per student, calendar, date and bell schedule, the rows on periods the student is scheduled
+    -- into that date in the calendar (the seq is in the segment's signature; that it is the
+    -- day's own bell schedule is checked below). Totals per code first, so that the most
+    -- frequent code falls out of the same pass. Integers: a day's minutes fit, and numeric
+    -- arithmetic is slow.
+    select person_id, calendar_id, date, period_schedule_id,
+           sum(absent_minutes)::integer as absent_minutes,
+           sum(unexcused_absent_minutes)::integer as unexcused_absent_minutes,
+           sum(excused_absent_minutes)::integer as excused_absent_minutes,
+           sum(exempt_minutes)::integer as exempt_minutes,
            -- The most frequent code among the periods counted in absent_minutes; ties: lowest id.
            (array_agg(excuse_id order by absent_periods desc, excuse_id)
                filter (where absent_periods > 0 and excuse_id is not null))[1] as excuse_id
-    from day_code_total
-    group by district_id, person_id, calendar_id, date, end_year, grade_level_id,
-             whole_day_minutes, half_day_minutes
-)
+    from (
+        select segment.calendar_id, period_attendance.person_id, period_attendance.date,
+               period_attendance.period_schedule_id, period_attendance.excuse_id,
+               -- Only absent periods have absent minutes, so these split them by excuse.
+               coalesce(sum(period_attendance.missed_minutes) filter (where counts_absent), 0) as absent_minutes,
+               coalesce(sum(period_attendance.missed_minutes)
+                   filter (where counts_absent and excuse is distinct from 'E'), 0) as unexcused_absent_minutes,
+               coalesce(sum(period_attendance.missed_minutes)
+                   filter (where counts_absent and excuse = 'E'), 0) as excused_absent_minutes,
+               coalesce(sum(period_attendance.period_minutes) filter (where excuse = 'X'), 0) as exempt_minutes,
+               count(*) filter (where counts_absent) as absent_periods
+        from {{ d }}period_attendance as period_attendance
+        join {{ d }}schedule_segment as segment
+          on segment.person_id = period_attendance.person_id
+         and period_attendance.date >= segment.segment_start
+         and period_attendance.date < segment.segment_end
+         and period_attendance.seq = any(segment.seqs)
+        -- The student first: the sort compares the first key fast, and it mostly decides.
+        group by period_attendance.person_id, period_attendance.date, segment.calendar_id,
+                 period_attendance.period_schedule_id, period_attendance.excuse_id
+    ) as code_total
+    group by person_id, date, calendar_id, period_schedule_id
+),
 
-select district_id,
+{{ d }}day_total as (
+    -- Attendance counts only on the day's own bell schedule (a row on another schedule's period,
+    -- such as the normal one on an early-release day, is not that day's period).
+    select day.person_id, day.calendar_id, day.date, day.end_year, day.grade_level_id,
+           day.whole_day_minutes, day.half_day_minutes, day.scheduled_minutes,
+           coalesce(attendance.absent_minutes, 0) as absent_minutes,
+           coalesce(attendance.unexcused_absent_minutes, 0) as unexcused_absent_minutes,
+           coalesce(attendance.excused_absent_minutes, 0) as excused_absent_minutes,
+           coalesce(attendance.exempt_minutes, 0) as exempt_minutes,
+           attendance.excuse_id
+    from {{ d }}enrollment_day as day
+    left join {{ d }}attendance_total as attendance
+      on attendance.person_id = day.person_id
+     and attendance.calendar_id = day.calendar_id
+     and attendance.date = day.date
+     and attendance.period_schedule_id = day.period_schedule_id
+){{ ',' if not loop.last }}
+{%- endfor %}
+
+{% for code in codes %}
+{%- set d = 'd' ~ loop.index ~ '_' %}
+select {{ dbt.string_literal(code) if code is not none else 'null::text' }}::text as district_id,
        person_id,
        calendar_id,
        date,
        end_year,
        grade_level_id,
-       scheduled_minutes::integer as scheduled_minutes,
-       absent_minutes::integer as absent_minutes,
-       unexcused_absent_minutes::integer as unexcused_absent_minutes,
-       excused_absent_minutes::integer as excused_absent_minutes,
-       exempt_minutes::integer as exempt_minutes,
-       (scheduled_minutes - absent_minutes)::integer as present_minutes,
+       scheduled_minutes,
+       absent_minutes,
+       unexcused_absent_minutes,
+       excused_absent_minutes,
+       exempt_minutes,
+       scheduled_minutes - absent_minutes as present_minutes,
        excuse_id,
-       coalesce(round(absent_minutes::numeric / nullif(scheduled_minutes, 0), 4), 0)::numeric(5, 4)
-           as absence_fraction_exact,
+       -- Most days have nothing absent: their fraction is a constant, not a numeric division.
        case
-           when absent_minutes >= whole_day_minutes then 1.0
-           when absent_minutes >= half_day_minutes then 0.5
-           else 0
-       end::numeric(2, 1) as absence_fraction_approx,
+           when absent_minutes = 0 then 0::numeric(5, 4)
+           else coalesce(round(absent_minutes::numeric / nullif(scheduled_minutes, 0), 4), 0)::numeric(5, 4)
+       end as absence_fraction_exact,
+       case
+           when absent_minutes >= whole_day_minutes then 1.0::numeric(2, 1)
+           when absent_minutes >= half_day_minutes then 0.5::numeric(2, 1)
+           else 0::numeric(2, 1)
+       end as absence_fraction_approx,
        1 as membership
-from day_total
+from {{ d }}day_total
+{%- if not loop.last %}
+union all
+{%- endif %}
+{%- endfor %}
 {%- if incremental %}
 union all
 -- One tombstone per affected key (a null date: all the student's dates in the calendar): the

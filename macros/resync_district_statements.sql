@@ -1,0 +1,67 @@
+{#-
+    One statement per district for a model whose meta says `resync_district_statements: true`
+    (att_day_aggregation): its SQL computes each district in its own branch (a UNION ALL of
+    per-district chains), and a run writes each district with its own INSERT ... SELECT from a
+    temporary view of that SQL, filtered on the district. PostgreSQL prunes the other branches
+    from each statement, so a statement plans, holds in memory and computes one district: the
+    memory of a run is that of its largest district, not of all of them together (one statement
+    over four districts of 12,500 students peaked at 1.9 GB, each alone at 230 MB). The view also
+    spares the rows a second write: dbt would otherwise build them in a temporary table first.
+
+    The incremental mode keeps dbt's temporary table: its rows are few, and the keyed replace
+    reads them three times.
+-#}
+
+{% macro resync_district_statements() %}
+    {#- True when this run writes the model's rows one district per statement. -#}
+    {{ return((config.get('meta') or {}).get('resync_district_statements', false)
+              and not att_day_incremental_mode()) }}
+{% endmacro %}
+
+
+{% macro resync_district_rows_view(relation) %}
+    {#- The temporary view a first build or full refresh reads its districts from. -#}
+    {{ return(api.Relation.create(identifier=relation.identifier ~ '__district_rows', type='view')
+              .include(database=false, schema=false)) }}
+{% endmacro %}
+
+
+{% macro resync_insert_district_rows(target, rows, columns, replace) %}
+    {#- Per district in scope: [delete the district's scope from target, when replace,] then
+        insert its rows from the view `rows` (`columns`: a quoted list, or none for all). Codes
+        are sorted, like the locks. -#}
+    {%- for code in resync_districts() %}
+        {%- set district = 'district_id = ' ~ dbt.string_literal(code) %}
+        {%- if replace %}
+delete from {{ target }}
+where {{ district }}{{ ' and end_year = ' ~ resync_school_year() if resync_object_scope() == 'district_year' }};
+        {%- endif %}
+insert into {{ target }}{{ ' (' ~ columns ~ ')' if columns }}
+select {{ columns or '*' }}
+from {{ rows }}
+where {{ district }};
+    {%- endfor %}
+{% endmacro %}
+
+
+{% macro postgres__get_create_table_as_sql(temporary, relation, sql) %}
+    {#- dbt's table builds, except for a model written one district per statement: its temporary
+        relation becomes a view, and its first build (or full refresh) an empty table filled
+        district by district. -#}
+    {%- if not resync_district_statements() -%}
+        {{ return(create_table_as(temporary, relation, sql)) }}
+    {%- endif -%}
+    {%- if temporary -%}
+create temporary view {{ relation }} as (
+{{ sql }}
+);
+    {%- else -%}
+        {%- set rows = resync_district_rows_view(relation) -%}
+create temporary view {{ rows }} as (
+{{ sql }}
+);
+create table {{ relation }} as select * from {{ rows }} with no data;
+{{ resync_insert_district_rows(relation, rows, none, replace=false) }}
+drop view {{ rows }};
+    {%- endif -%}
+{% endmacro %}
