@@ -45,7 +45,6 @@ where {{ resync_scope_predicate() }}
     {%- if resync_district_statements() %}
         {#- The temporary relation is a view here (macros/resync_district_statements.sql). -#}
 {{ resync_insert_district_rows(target, arg_dict['temp_relation'], columns, replace=false) }}
-drop view {{ arg_dict['temp_relation'] }};
     {%- else %}
 
 insert into {{ target }} ({{ columns }})

@@ -8,6 +8,8 @@
     over four districts of 12,500 students peaked at 1.9 GB, each alone at 230 MB). The view also
     spares the rows a second write: dbt would otherwise build them in a temporary table first.
 
+    The views live as long as dbt's connection, like dbt's own temporary tables (dropping one
+    last would make the adapter report that statement's row count instead of the inserted rows).
     The incremental mode keeps dbt's temporary table: its rows are few, and the keyed replace
     reads them three times.
 -#}
@@ -57,11 +59,10 @@ create temporary view {{ relation }} as (
 );
     {%- else -%}
         {%- set rows = resync_district_rows_view(relation) -%}
-create temporary view {{ rows }} as (
+create or replace temporary view {{ rows }} as (
 {{ sql }}
 );
 create table {{ relation }} as select * from {{ rows }} with no data;
 {{ resync_insert_district_rows(relation, rows, none, replace=false) }}
-drop view {{ rows }};
     {%- endif -%}
 {% endmacro %}

@@ -421,8 +421,9 @@ affected_key as (
 
 {{ d }}period_attendance as (
     -- The effective status and excuse of each attendance row (the code's values win over the
-    -- row's) on an instructional period, kept when it changes a day's totals: absent (status A,
-    -- excuse other than X) or exempt (excuse X). No attendance row means present.
+    -- row's) on an instructional period. No attendance row means present. Rows that change no
+    -- total (tardy, early release, present) are a tenth and add zeros: filtering them out here
+    -- would make the planner think this side small and hash it instead of the segments.
     select attendance.person_id, attendance.date, attendance.excuse_id, period.period_schedule_id,
            period.seq, period.period_minutes,
            coalesce(code.status, attendance.status) is not distinct from 'A'
@@ -433,8 +434,13 @@ affected_key as (
     join {{ d }}period as period using (period_id)
     left join {{ d }}attendance_code as code using (excuse_id)
     where not period.non_instructional
-      and (coalesce(code.status, attendance.status) is not distinct from 'A'
-           or coalesce(code.excuse, attendance.excuse) is not distinct from 'X')
+    {%- if incremental %}
+      and exists (
+          select 1 from {{ d }}affected_key as affected_key
+          where affected_key.person_id = attendance.person_id
+            and (affected_key.date is null or affected_key.date = attendance.date)
+      )
+    {%- endif %}
 ),
 
 {{ d }}attendance_total as (

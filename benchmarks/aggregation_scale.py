@@ -1,0 +1,185 @@
+"""How the attendance aggregation scales: one large district against the write floor, and four
+districts in one run against each alone.
+
+Generates, into throwaway databases on the configured server (RESYNC_DATABASE_URL, else the
+embedded one), whole school years 2023-2024: one district of --students students (default
+50,000, about 8.6 million student-days), and --districts districts of --students / --districts
+students each. Times `resync run -o AttDayAggregation --yes --school-year 2024` (the in-process
+API the CLI and the worker use, manifest warm):
+- the first build, which creates the state table, and a refresh, which replaces the district's
+  rows in it (median of --repeats, the table vacuumed in between as autovacuum would);
+- the write floor measured in the same run: PostgreSQL inserting the same number of rows of the
+  same columns from generate_series, into a new table as it is, and with the state table's
+  unique index; and replacing that many rows of the district in the state table (delete, then
+  insert from generate_series, rolled back), which a refresh of this table cannot write faster;
+- the small districts each alone, then all in one run, as first builds and as refreshes.
+Prints the tables and the load average, and drops the databases.
+
+    .venv/bin/python benchmarks/aggregation_scale.py
+    .venv/bin/python benchmarks/aggregation_scale.py --students 20000 --repeats 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from datetime import date
+
+import sqlalchemy as sa
+
+from orchestrator import database, dbt_invoker, migrations, registry, resync
+from orchestrator.demo_data import generate
+
+SCHOOL_YEAR = 2024
+AS_OF = date(SCHOOL_YEAR, 7, 1)  # after the year: generated whole
+OBJECT = "AttDayAggregation"
+TABLE = "state.att_day_aggregation"
+
+# The state table's columns, filled with plausible constants: the shape the floor writes.
+FLOOR_ROWS = """
+select '01'::text, (i / 200)::integer, 1, date '2023-08-01' + (i % 200)::integer, 2024::smallint,
+       (i % 13)::integer, 360, (i % 7) * 10, (i % 7) * 5, (i % 7) * 5, 0, 360 - (i % 7) * 10,
+       nullif(i % 5, 0), ((i % 7) * 10 / 360.0)::numeric(5, 4), 0::numeric(2, 1), 1
+from generate_series(1, :rows) as i
+"""
+
+
+def _timed(action) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def _setup(server_url: str, districts: int, students: int) -> tuple[str, list[str]]:
+    url = database.create_database(server_url, prefix="resync_bench")
+    with database.transaction(url) as conn:
+        migrations.ensure_tool_schema(conn)
+        registered = [registry.add(conn, f"{n:02d}", f"Benchmark {n}") for n in range(1, districts + 1)]
+    for n, district in enumerate(registered):
+        generate(url, [district], schools=max(3, students // 700), students=students,
+                 school_year=SCHOOL_YEAR, seed=1 + n, as_of=AS_OF)
+    _autocommit(url, "analyze")
+    dbt_invoker.warm(url)  # parse once, outside the timings
+    return url, [d.code for d in registered]
+
+
+def _autocommit(url: str, statement: str) -> None:
+    engine = sa.create_engine(database.sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def _run(url: str, codes: list[str]) -> tuple[float, int]:
+    """One `resync run` of the aggregation for the districts; (seconds, rows in scope)."""
+    with database.transaction(url) as conn:
+        plan = resync.build_plan(conn, codes, [OBJECT], check_dependencies=False, school_year=SCHOOL_YEAR)
+    started = time.perf_counter()
+    result = resync.execute(plan, url=url)
+    seconds = time.perf_counter() - started
+    if not result.ok:
+        raise SystemExit(f"The aggregation failed: {result.error}")
+    return seconds, sum(r.rows_replaced or 0 for r in result.objects)
+
+
+def _first_build(url: str, codes: list[str]) -> tuple[float, int]:
+    _autocommit(url, f"drop table if exists {TABLE} cascade")
+    _autocommit(url, "delete from resync.aggregation_watermark")
+    return _run(url, codes)
+
+
+def _refresh(url: str, codes: list[str], repeats: int) -> float:
+    seconds = []
+    for _ in range(repeats):
+        _autocommit(url, f"vacuum {TABLE}")
+        seconds.append(_run(url, codes)[0])
+    return statistics.median(seconds)
+
+
+def _floors(url: str, rows: int) -> dict[str, float]:
+    floors = {}
+    engine = database.engine(url)
+    with engine.connect() as conn:
+        for name, create in (("insert", "create table bench_floor (like {table})"),
+                             ("insert, indexed", "create table bench_floor (like {table} including indexes)")):
+            with conn.begin():
+                conn.execute(sa.text(create.format(table=TABLE)))
+                floors[name] = _timed(lambda: conn.execute(
+                    sa.text("insert into bench_floor " + FLOOR_ROWS), {"rows": rows}))
+                conn.execute(sa.text("drop table bench_floor"))
+        transaction = conn.begin()
+        try:
+            floors["replace"] = _timed(lambda: (
+                conn.execute(sa.text(f"delete from {TABLE} where district_id = '01' and end_year = {SCHOOL_YEAR}")),
+                conn.execute(sa.text(f"insert into {TABLE} " + FLOOR_ROWS), {"rows": rows})))
+        finally:
+            transaction.rollback()
+    return floors
+
+
+def _table(header: tuple[str, ...], lines: list[tuple[str, ...]]) -> None:
+    lines = [header] + lines
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        print("  ".join([line[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(line[1:], widths[1:])]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=50_000)
+    parser.add_argument("--districts", type=int, default=4, help="the small districts, sharing --students")
+    parser.add_argument("--repeats", type=int, default=3, help="refreshes of the large district (median)")
+    args = parser.parse_args()
+    server_url = database.database_url()
+    load_before = os.getloadavg()[0]
+
+    url, codes = _setup(server_url, 1, args.students)
+    try:
+        first, rows = _first_build(url, codes)
+        refresh = _refresh(url, codes, args.repeats)
+        floors = _floors(url, rows)
+    finally:
+        database.drop_database(server_url, url)
+
+    small = args.students // args.districts
+    url, codes = _setup(server_url, args.districts, small)
+    try:
+        alone_first = [_first_build(url, [code]) for code in codes]
+        together_first, together_rows = _first_build(url, codes)
+        alone_refresh = [_refresh(url, [code], 1) for code in codes]
+        together_refresh = _refresh(url, codes, 1)
+    finally:
+        database.drop_database(server_url, url)
+    load_after = os.getloadavg()[0]
+
+    print(f"One district of {args.students:,} students, school year {SCHOOL_YEAR - 1}-{SCHOOL_YEAR} "
+          f"whole, {rows:,} rows:")
+    floor = floors["insert"]
+    _table(("run", "seconds", "of the write floor"), [
+        (name, f"{seconds:.1f}", f"{seconds / floor:.1f}x") for name, seconds in (
+            ("write floor: insert from generate_series", floor),
+            ("insert from generate_series, with the unique index", floors["insert, indexed"]),
+            ("replace the district's rows from generate_series", floors["replace"]),
+            ("resync run, first build (creates the table)", first),
+            (f"resync run, refresh (median of {args.repeats})", refresh),
+        )])
+    print()
+    print(f"{args.districts} districts of {small:,} students ({together_rows:,} rows):")
+    _table(("run", "first build s", "refresh s"), [
+        *[(f"district {code} alone", f"{f[0]:.1f}", f"{r:.1f}")
+          for code, f, r in zip(codes, alone_first, alone_refresh)],
+        ("sum of the districts alone", f"{sum(f[0] for f in alone_first):.1f}", f"{sum(alone_refresh):.1f}"),
+        ("all in one run", f"{together_first:.1f}", f"{together_refresh:.1f}"),
+        ("one run / sum alone", f"{together_first / sum(f[0] for f in alone_first):.2f}x",
+         f"{together_refresh / sum(alone_refresh):.2f}x"),
+    ])
+    print(f"\nLoad average (1 min) {load_before:.1f} at the start, {load_after:.1f} at the end, "
+          f"{os.cpu_count()} cores.")
+
+
+if __name__ == "__main__":
+    main()
