@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 from datetime import date
 
@@ -44,6 +45,10 @@ select '01'::text, (i / 200)::integer, 1, date '2023-08-01' + (i % 200)::integer
        nullif(i % 5, 0), ((i % 7) * 10 / 360.0)::numeric(5, 4), 0::numeric(2, 1), 1
 from generate_series(1, :rows) as i
 """
+
+
+def _say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def _timed(action) -> float:
@@ -81,6 +86,7 @@ def _run(url: str, codes: list[str]) -> tuple[float, int]:
     started = time.perf_counter()
     result = resync.execute(plan, url=url)
     seconds = time.perf_counter() - started
+    _say(f"resync run -d {' -d '.join(codes)}: {seconds:.1f} s")
     if not result.ok:
         raise SystemExit(f"The aggregation failed: {result.error}")
     return seconds, sum(r.rows_replaced or 0 for r in result.objects)
@@ -142,6 +148,7 @@ def main() -> None:
         first, rows = _first_build(url, codes)
         refresh = _refresh(url, codes, args.repeats)
         floors = _floors(url, rows)
+        _say(f"floors: {floors}")
     finally:
         database.drop_database(server_url, url)
 

@@ -1,0 +1,236 @@
+"""A Nevada-sized state: the weekly sync, one district's resync and the nightly aggregation.
+
+Generates, into a throwaway database on the configured server (RESYNC_DATABASE_URL, else the
+embedded one), 17 districts sized like Nevada's (about 485,000 students, two thirds of them in
+the largest district; --scale 0.1 for a tenth), each with the whole school year 2023-2024. Then,
+each step a `resync` command in its own process, as a person or a schedule would run it:
+- the weekly sync: `resync run` of every subscribed object for every district, with
+  dependencies, --weeks times, a week of district changes (`resync demo change --days 5`)
+  and a plain VACUUM (what autovacuum does during the week) before each but the first;
+- one district's resync of every object, the largest district;
+- the nightly aggregation (`resync aggregate`, incremental) after a day of changes;
+- the write floor: every state table's rows written once more, as a plain CREATE TABLE AS
+  copy of each table, in the same run.
+For each step: seconds, the peak resident memory of the resync process, and the peak private
+memory of the database's processes together (shared buffers excluded). At the end: the state
+tables' and indexes' sizes after the first and after the last weekly sync (bloat). Prints the
+tables and the load average, and drops the database.
+
+    .venv/bin/python benchmarks/state_scale.py --scale 0.1
+    .venv/bin/python benchmarks/state_scale.py            # the full state: hours on 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from orchestrator import database, dbt_invoker, migrations, registry, state_config
+from orchestrator.demo_data import generate
+
+SCHOOL_YEAR = 2024
+AS_OF = date(SCHOOL_YEAR, 7, 1)  # after the year: generated whole
+STATE_STUDENTS = 485_000
+
+#: Nevada's 17 county districts and their approximate enrollments (rounded public counts); the
+#: generator scales them so that they add up to STATE_STUDENTS.
+NEVADA = (
+    ("CL", "Clark", 309_000), ("WA", "Washoe", 64_000), ("EL", "Elko", 10_000),
+    ("LY", "Lyon", 9_000), ("CC", "Carson City", 7_600), ("NY", "Nye", 5_500),
+    ("DO", "Douglas", 5_400), ("HU", "Humboldt", 3_400), ("CH", "Churchill", 3_200),
+    ("WP", "White Pine", 1_200), ("LA", "Lander", 1_000), ("LI", "Lincoln", 900),
+    ("PE", "Pershing", 650), ("MI", "Mineral", 500), ("ST", "Storey", 420),
+    ("EU", "Eureka", 300), ("ES", "Esmeralda", 70),
+)
+
+# The `resync` command, run by this interpreter (so with the same package path).
+RESYNC = [sys.executable, "-c", "from orchestrator.cli import main; main()"]
+
+
+class DatabaseMemory:
+    """Samples the private memory (RssAnon) of the server's processes, keeping the peak total."""
+
+    def __init__(self, url: str):
+        with database.transaction(url) as conn:
+            data_directory = conn.execute(sa.text("show data_directory")).scalar()
+        self.postmaster = int(Path(data_directory, "postmaster.pid").read_text().split()[0])
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _total_kb(self) -> int:
+        total = 0
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                status = Path(entry.path, "status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            pid, ppid = int(entry.name), int(fields.get("PPid", "0").strip())
+            if pid == self.postmaster or ppid == self.postmaster:
+                total += int(fields.get("RssAnon", "0 kB").split()[0])
+        return total
+
+    def __enter__(self) -> "DatabaseMemory":
+        self.peak_kb = 0
+        self._stop.clear()
+
+        def sample() -> None:
+            while not self._stop.wait(0.25):
+                self.peak_kb = max(self.peak_kb, self._total_kb())
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _resync(url: str, args: list[str], memory: DatabaseMemory) -> dict:
+    """Run one `resync` command in its own process: seconds and peak memory."""
+    env = {**os.environ, "RESYNC_DATABASE_URL": url}
+    with memory:
+        started = time.perf_counter()
+        process = subprocess.Popen(RESYNC + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True)
+        output = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"`resync {' '.join(args)}` failed:\n{output}")
+    return {"seconds": seconds, "resync_mb": usage.ru_maxrss / 1024, "database_mb": memory.peak_kb / 1024}
+
+
+def _autocommit(url: str, statement: str) -> None:
+    engine = sa.create_engine(database.sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def _sizes(url: str) -> tuple[int, int, int]:
+    """(rows, table bytes, index bytes) of the state schema."""
+    with database.transaction(url) as conn:
+        tables = conn.execute(sa.text(
+            "select c.oid::regclass::text from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = 'state' and c.relkind = 'r'")).scalars().all()
+        rows = sum(conn.execute(sa.text(f"select count(*) from {t}")).scalar() for t in tables)
+        heap, index = conn.execute(sa.text(
+            "select coalesce(sum(pg_table_size(c.oid)), 0), coalesce(sum(pg_indexes_size(c.oid)), 0)"
+            " from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = 'state' and c.relkind = 'r'")).one()
+    return rows, heap, index
+
+
+def _write_floor(url: str) -> float:
+    """Every state table's rows written once more, as CREATE TABLE AS copies (then dropped)."""
+    with database.transaction(url) as conn:
+        tables = conn.execute(sa.text(
+            "select c.oid::regclass::text from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = 'state' and c.relkind = 'r'")).scalars().all()
+    seconds = 0.0
+    for n, table in enumerate(tables):
+        started = time.perf_counter()
+        _autocommit(url, f"create table public.floor_{n} as select * from {table}")
+        seconds += time.perf_counter() - started
+        _autocommit(url, f"drop table public.floor_{n}")
+    return seconds
+
+
+def _districts(scale: float) -> list[tuple[str, str, int]]:
+    total = sum(students for _, _, students in NEVADA)
+    return [(code, name, max(30, round(students * STATE_STUDENTS * scale / total)))
+            for code, name, students in NEVADA]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="a fraction of the state's students")
+    parser.add_argument("--weeks", type=int, default=4, help="weekly syncs in a row")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    districts = _districts(args.scale)
+    load_before = os.getloadavg()[0]
+
+    server_url = database.database_url()
+    url = database.create_database(server_url, prefix="resync_bench")
+    try:
+        with database.transaction(url) as conn:
+            migrations.ensure_tool_schema(conn)
+            registered = [registry.add(conn, code, name) for code, name, _ in districts]
+        started = time.perf_counter()
+        for n, (district, (_, _, students)) in enumerate(zip(registered, districts)):
+            generate(url, [district], schools=max(1, students // 700), students=students,
+                     school_year=SCHOOL_YEAR, seed=args.seed + n, as_of=AS_OF)
+        generated = time.perf_counter() - started
+        _autocommit(url, "analyze")
+        dbt_invoker.warm(url)  # the manifest on disk, as a deployed checkout has it
+
+        memory = DatabaseMemory(url)
+        codes = [code for code, _, _ in districts]
+        objects = state_config.load().as_dict()["subscribed_objects"]
+        run_args = [a for o in objects for a in ("-o", o)] + [
+            "--check-dependencies", "--school-year", str(SCHOOL_YEAR), "--yes"]
+        steps, sizes = [], {}
+        for week in range(1, args.weeks + 1):
+            if week > 1:
+                _resync(url, ["demo", "change", "--days", "5", "--seed", str(args.seed + week)], memory)
+                _autocommit(url, "vacuum")
+            result = _resync(url, ["run", *[a for c in codes for a in ("-d", c)], *run_args], memory)
+            steps.append((f"weekly sync {week}" + (" (creates the tables)" if week == 1 else ""), result))
+            if week in (1, args.weeks):
+                sizes[week] = _sizes(url)
+        largest = max(districts, key=lambda d: d[2])
+        steps.append((f"one district's resync, every object ({largest[1]}, {largest[2]:,} students)",
+                      _resync(url, ["run", "-d", largest[0], *run_args], memory)))
+        _resync(url, ["demo", "change", "--days", "1", "--seed", str(args.seed + 100)], memory)
+        steps.append(("nightly aggregation, incremental, after a day of changes",
+                      _resync(url, ["aggregate", "--school-year", str(SCHOOL_YEAR)], memory)))
+        floor = _write_floor(url)
+    finally:
+        database.drop_database(server_url, url)
+    load_after = os.getloadavg()[0]
+
+    students = sum(d[2] for d in districts)
+    rows = sizes[1][0]
+    print(f"{len(districts)} districts, {students:,} students (largest {largest[2]:,}), school year "
+          f"{SCHOOL_YEAR - 1}-{SCHOOL_YEAR} whole, generated in {generated:.0f} s; "
+          f"{rows:,} state rows after the first sync.")
+    header = ("run", "seconds", "of the write floor", "resync MB", "database MB")
+    lines = [("write floor: every state table copied once (CREATE TABLE AS)", f"{floor:.1f}", "1.0x", "", "")]
+    for name, r in steps:
+        lines.append((name, f"{r['seconds']:.1f}", f"{r['seconds'] / floor:.1f}x",
+                      f"{r['resync_mb']:.0f}", f"{r['database_mb']:.0f}"))
+    _table(header, lines)
+    print()
+    _table(("state tables", "rows", "tables MB", "indexes MB"), [
+        (f"after weekly sync {week}", f"{size[0]:,}", f"{size[1] / 2**20:,.0f}", f"{size[2] / 2**20:,.0f}")
+        for week, size in sorted(sizes.items())])
+    print(f"\nLoad average (1 min) {load_before:.1f} at the start, {load_after:.1f} at the end, "
+          f"{os.cpu_count()} cores.")
+
+
+def _table(header: tuple[str, ...], lines: list[tuple[str, ...]]) -> None:
+    lines = [header] + lines
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        print("  ".join([line[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(line[1:], widths[1:])]))
+
+
+if __name__ == "__main__":
+    main()
