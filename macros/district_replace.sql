@@ -44,7 +44,7 @@ where {{ resync_scope_predicate() }}
 {%- endcall %}
     {%- if resync_district_statements() %}
         {#- The temporary relation is a view here (macros/resync_district_statements.sql). -#}
-{{ resync_insert_district_rows(target, arg_dict['temp_relation'], columns, replace=false) }}
+{{ resync_insert_district_rows(target, arg_dict['temp_relation'], columns) }}
     {%- else %}
 
 insert into {{ target }} ({{ columns }})

@@ -28,16 +28,12 @@
 {% endmacro %}
 
 
-{% macro resync_insert_district_rows(target, rows, columns, replace) %}
-    {#- Per district in scope: [delete the district's scope from target, when replace,] then
-        insert its rows from the view `rows` (`columns`: a quoted list, or none for all). Codes
-        are sorted, like the locks. -#}
+{% macro resync_insert_district_rows(target, rows, columns) %}
+    {#- Per district in scope, insert its rows from the view `rows` into target (`columns`: a
+        quoted list, or none for all). Codes are sorted, like the locks. A replace deletes the
+        scope first (macros/district_replace.sql, which counts the rows deleted per district). -#}
     {%- for code in resync_districts() %}
         {%- set district = 'district_id = ' ~ dbt.string_literal(code) %}
-        {%- if replace %}
-delete from {{ target }}
-where {{ district }}{{ ' and end_year = ' ~ resync_school_year() if resync_object_scope() == 'district_year' }};
-        {%- endif %}
 insert into {{ target }}{{ ' (' ~ columns ~ ')' if columns }}
 select {{ columns or '*' }}
 from {{ rows }}
@@ -63,6 +59,6 @@ create or replace temporary view {{ rows }} as (
 {{ sql }}
 );
 create table {{ relation }} as select * from {{ rows }} with no data;
-{{ resync_insert_district_rows(relation, rows, none, replace=false) }}
+{{ resync_insert_district_rows(relation, rows, none) }}
     {%- endif -%}
 {% endmacro %}

@@ -146,6 +146,20 @@ def test_a_pull_with_no_change_at_the_site_writes_nothing(two_sites):
     assert state_query(url, "select count(*) from landing.delete_log")[0][0] == 0
 
 
+def test_a_pull_gives_the_partitioned_landing_tables_statistics_of_their_own(two_sites):
+    """The models read the parents; PostgreSQL plans their joins from the parents' statistics,
+    which autovacuum never gathers (without them the aggregation's estimates explode)."""
+    url = two_sites.state_url
+    inherited = ("select count(*) from pg_stats where schemaname = 'landing' and tablename = 'attendance'"
+                 " and inherited and attname = 'person_id'")
+    assert state_query(url, inherited)[0][0] == 0
+    with database.transaction(url) as conn:
+        districts = registry.resolve(conn, ["01", "02"])
+    outcomes = pulls.pull(url, districts, pulls.tables_for_objects([]), SCHOOL_YEAR)
+    assert all(o.ok for o in outcomes)
+    assert state_query(url, inherited)[0][0] == 1
+
+
 def test_the_landing_keeps_the_states_clock_and_logs_deletes_and_moves(two_sites):
     url = two_sites.state_url
     assert resync_now(url, ["01"], ["AttendanceExcuse"]).ok
