@@ -66,18 +66,9 @@ def _setup(server_url: str, districts: int, students: int) -> tuple[str, list[st
     for n, district in enumerate(registered):
         generate(url, [district], schools=max(3, students // 700), students=students,
                  school_year=SCHOOL_YEAR, seed=1 + n, as_of=AS_OF)
-    _autocommit(url, "analyze")
+    database.autocommit(url, "analyze")
     dbt_invoker.warm(url)  # parse once, outside the timings
     return url, [d.code for d in registered]
-
-
-def _autocommit(url: str, statement: str) -> None:
-    engine = sa.create_engine(database.sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text(statement))
-    finally:
-        engine.dispose()
 
 
 def _run(url: str, codes: list[str]) -> tuple[float, float, int]:
@@ -96,8 +87,8 @@ def _run(url: str, codes: list[str]) -> tuple[float, float, int]:
 
 
 def _first_build(url: str, codes: list[str]) -> tuple[float, float, int]:
-    _autocommit(url, f"drop table if exists {TABLE} cascade")
-    _autocommit(url, "delete from resync.aggregation_watermark")
+    database.autocommit(url, f"drop table if exists {TABLE} cascade")
+    database.autocommit(url, "delete from resync.aggregation_watermark")
     return _run(url, codes)
 
 
@@ -105,7 +96,7 @@ def _refresh(url: str, codes: list[str], repeats: int) -> tuple[float, float]:
     """Medians of (seconds, the model's own seconds) over `repeats` refreshes."""
     runs = []
     for _ in range(repeats):
-        _autocommit(url, f"vacuum {TABLE}")
+        database.autocommit(url, f"vacuum {TABLE}")
         runs.append(_run(url, codes)[:2])
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 

@@ -114,15 +114,6 @@ def _resync(url: str, args: list[str], memory: DatabaseMemory) -> dict:
     return {"seconds": seconds, "resync_mb": usage.ru_maxrss / 1024, "database_mb": memory.peak_kb / 1024}
 
 
-def _autocommit(url: str, statement: str) -> None:
-    engine = sa.create_engine(database.sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text(statement))
-    finally:
-        engine.dispose()
-
-
 def _sizes(url: str) -> tuple[int, int, int]:
     """(rows, table bytes, index bytes) of the state schema."""
     with database.transaction(url) as conn:
@@ -146,9 +137,9 @@ def _write_floor(url: str) -> float:
     seconds = 0.0
     for n, table in enumerate(tables):
         started = time.perf_counter()
-        _autocommit(url, f"create table public.floor_{n} as select * from {table}")
+        database.autocommit(url, f"create table public.floor_{n} as select * from {table}")
         seconds += time.perf_counter() - started
-        _autocommit(url, f"drop table public.floor_{n}")
+        database.autocommit(url, f"drop table public.floor_{n}")
     return seconds
 
 
@@ -178,7 +169,7 @@ def main() -> None:
             generate(url, [district], schools=max(1, students // 700), students=students,
                      school_year=SCHOOL_YEAR, seed=args.seed + n, as_of=AS_OF)
         generated = time.perf_counter() - started
-        _autocommit(url, "analyze")
+        database.autocommit(url, "analyze")
         dbt_invoker.warm(url)  # the manifest on disk, as a deployed checkout has it
 
         memory = DatabaseMemory(url)
@@ -190,7 +181,7 @@ def main() -> None:
         for week in range(1, args.weeks + 1):
             if week > 1:
                 _resync(url, ["demo", "change", "--days", "5", "--seed", str(args.seed + week)], memory)
-                _autocommit(url, "vacuum")
+                database.autocommit(url, "vacuum")
             result = _resync(url, ["run", *[a for c in codes for a in ("-d", c)], *run_args], memory)
             steps.append((f"weekly sync {week}" + (" (creates the tables)" if week == 1 else ""), result))
             if week in (1, args.weeks):

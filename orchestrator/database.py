@@ -299,6 +299,18 @@ def run_script(conn: Connection, script: str) -> None:
 
 # --- scratch databases (tests and benchmarks) -----------------------------------------------
 
+def autocommit(url: str, *statements: str) -> None:
+    """Run `statements` outside a transaction (create/drop database, vacuum), on a connection of
+    their own."""
+    engine = sa.create_engine(sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            for statement in statements:
+                conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
 def create_database(server_url: str, prefix: str = "resync_scratch", template_url: str | None = None) -> str:
     """A new, uniquely named database on the server of `server_url` (a copy of the database of
     `template_url` when given, which must then have no open connection); its URL."""
