@@ -37,10 +37,14 @@ class StateConfig:
     def subscribes(self, obj: catalog.CampusObject) -> bool:
         return obj.campus_name in self.subscribed
 
+    def subscribed_objects(self) -> list[catalog.CampusObject]:
+        """The objects the state subscribes to, in the catalog's order."""
+        return [o for o in catalog.load() if self.subscribes(o)]
+
     def as_dict(self) -> dict:
         return {
             "state_name": self.name,
-            "subscribed_objects": [o.campus_name for o in catalog.load() if self.subscribes(o)],
+            "subscribed_objects": [o.campus_name for o in self.subscribed_objects()],
         }
 
 

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from sqlalchemy.engine import Connection
 
-from .. import catalog, database, queue, registry, reports, resync, rights, state_config, text_table
+from .. import database, queue, registry, reports, resync, rights, state_config, text_table
 from ..errors import ResyncError
 from ..registry import District
 from . import site_databases
@@ -71,7 +71,7 @@ def add_users(conn: Connection) -> list[rights.User]:
 def build_state_tables(url: str, districts: list[District], school_year: int) -> dict:
     """Resync every subscribed object for the districts (parents first): the state tables."""
     config = state_config.load()
-    objects = [o.campus_name for o in catalog.load() if config.subscribes(o)]
+    objects = [o.campus_name for o in config.subscribed_objects()]
     with database.transaction(url) as conn:
         plan = resync.build_plan(conn, [d.code for d in districts], objects,
                                  check_dependencies=True, school_year=school_year)

@@ -12,7 +12,7 @@ def chosen_objects(names: list[str]) -> list[CampusObject]:
     """The named objects in run order; without names, every object the state subscribes to."""
     config = state_config.load()
     if not names:
-        return [o for o in catalog.load() if config.subscribes(o)]
+        return config.subscribed_objects()
     chosen = resync.in_run_order([catalog.resolve(n) for n in names], check_dependencies=False)
     for obj in chosen:
         if not config.subscribes(obj):
