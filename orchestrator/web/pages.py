@@ -159,7 +159,7 @@ async def signout(request: Request) -> Response:
 
 def _screen(session: Session) -> dict:
     config = state_config.load()
-    objects = [o for o in catalog.load() if config.subscribes(o)]
+    objects = config.subscribed_objects()
     with database.transaction(session.url) as conn:
         districts = registry.list_all(conn)  # the ones the user may see (row-level security)
         frame = _frame(conn, session)
@@ -182,15 +182,22 @@ class _Refused(ResyncError):
         self.status = status
 
 
-async def _posted_choice(request: Request) -> tuple[Session, list[str], list[str], bool, Any]:
-    """The signed-in session and the districts, objects and Check dependencies its form chose,
-    the form carrying the session's CSRF token; else _Refused."""
+async def _posted_form(request: Request) -> tuple[Session, Any]:
+    """The signed-in session and its posted form, which carries the session's CSRF token; else
+    _Refused."""
     form = await request.form()
     session = await run_in_threadpool(signed_in, request)
     if session is None:
         raise _Refused("Sign in first.", 401)
     if not _csrf_ok(request, form):
         raise _Refused(EXPIRED, 403)
+    return session, form
+
+
+async def _posted_choice(request: Request) -> tuple[Session, list[str], list[str], bool, Any]:
+    """The signed-in session and the districts, objects and Check dependencies its form chose,
+    the form carrying the session's CSRF token; else _Refused."""
+    session, form = await _posted_form(request)
     districts = [str(d) for d in form.getlist("district")]
     objects = [str(o) for o in form.getlist("object")]
     if not districts:

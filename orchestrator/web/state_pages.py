@@ -14,13 +14,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import catalog, database, registry, state_config
+from .. import database, registry, state_config
 from ..errors import ResyncError
 from ..school_year import current_school_year, parse_school_year, school_year_label
 from ..state_view import freshness as freshness_api
 from ..state_view import repair as repair_api
 from ..state_view import verify as verify_api
-from .pages import EXPIRED, _csrf_ok, _frame, _message, _page, signed_in
+from .pages import _frame, _message, _page, _posted_form, _Refused
 from .sessions import Session
 
 VERIFY, REPAIR = "verify", "repair"
@@ -60,7 +60,7 @@ def _verification(session: Session) -> dict:
     with database.transaction(session.url) as conn:
         return {**_frame(conn, session), "title": "Verification", "year": current_school_year(),
                 "districts": registry.list_all(conn),  # the ones the user may see
-                "objects": [o for o in catalog.load() if config.subscribes(o)],
+                "objects": config.subscribed_objects(),
                 "found": verify_api.history(conn, limit=50)}
 
 
@@ -78,12 +78,10 @@ def _verify(session: Session, action: str, districts: list[str], objects: list[s
 
 async def run_verification(request: Request) -> Response:
     """Verify (or Repair: verify, then queue what removes the differences), then the outcome's page."""
-    form = await request.form()
-    session = await run_in_threadpool(signed_in, request)
-    if session is None:
-        return _message(request, "Sign in first.", 401)
-    if not _csrf_ok(request, form):
-        return _message(request, EXPIRED, 403)
+    try:
+        session, form = await _posted_form(request)
+    except _Refused as refused:
+        return _message(request, str(refused), refused.status)
     action = str(form.get("action") or VERIFY)
     if action not in (VERIFY, REPAIR):
         return _message(request, f"{action[:40]!r} is not something this page does: Verify or Repair.", 422)
