@@ -249,21 +249,11 @@ affected_key as (
 {%- set district = dbt.string_literal(code) if code is not none else 'null::text' %}
 
 -- District {{ code }}.
-{{ d }}calendar as not materialized (select * from calendar where district_id = {{ district }}),
-{{ d }}grade_level as not materialized (select * from grade_level where district_id = {{ district }}),
-{{ d }}enrollment as not materialized (select * from enrollment where district_id = {{ district }}),
-{{ d }}day as not materialized (select * from day where district_id = {{ district }}),
-{{ d }}period as not materialized (select * from period where district_id = {{ district }}),
-{{ d }}term as not materialized (select * from term where district_id = {{ district }}),
-{{ d }}course as not materialized (select * from course where district_id = {{ district }}),
-{{ d }}section as not materialized (select * from section where district_id = {{ district }}),
-{{ d }}placement as not materialized (select * from placement where district_id = {{ district }}),
-{{ d }}roster as not materialized (select * from roster where district_id = {{ district }}),
-{{ d }}attendance as not materialized (select * from attendance where district_id = {{ district }}),
-{{ d }}attendance_code as not materialized (select * from attendance_code where district_id = {{ district }}),
-{%- if incremental %}
-{{ d }}affected_key as not materialized (select * from affected_key where district_id = {{ district }}),
-{%- endif %}
+{%- for source in ['calendar', 'grade_level', 'enrollment', 'day', 'period', 'term', 'course', 'section',
+                   'placement', 'roster', 'attendance', 'attendance_code']
+                  + (['affected_key'] if incremental else []) %}
+{{ d }}{{ source }} as not materialized (select * from {{ source }} where district_id = {{ district }}),
+{%- endfor %}
 
 {{ d }}qualifying_enrollment as (
     -- Enrollments in a reported calendar of the school year. Any service type counts; no-shows
