@@ -193,12 +193,10 @@ def _pull_table(source: SourceReader, cursor, district: District, table: Landing
         inserted = _apply_inserts(cursor, district, table, landing, incoming, stored_sql)
         cursor.execute(sql.SQL("drop table {}").format(incoming))
     written = inserted + updated + deleted
-    if written and (first_pull or written > ANALYZE_SHARE * max(read, 1)):
+    analyzed = bool(written and (first_pull or written > ANALYZE_SHARE * max(read, 1)))
+    if analyzed:
         # Fresh statistics for the models that read this district next (autovacuum is later).
         cursor.execute(sql.SQL("analyze {}").format(sql.Identifier("landing", f"{table.name}__{district.code}")))
-        analyzed = True
-    else:
-        analyzed = False
     return TablePull(table.name, year, read, inserted, updated, deleted, round(time.perf_counter() - started, 3),
                      analyzed)
 
