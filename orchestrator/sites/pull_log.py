@@ -24,6 +24,7 @@ class LastPull:
     pulled_at: datetime
     rows_read: int
     rows_written: int
+    last_written_at: datetime | None  # the latest pull of the pair that wrote rows; None: none did
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -34,7 +35,10 @@ def last_pulls(conn: Connection, districts: Sequence[str], tables: Sequence[str]
     """(district, table) -> its latest pull covering `school_year`; a pair never pulled is absent."""
     rows = conn.execute(sa.text(
         f'select distinct on (district_id, table_name) district_id, table_name, end_year, pulled_at, rows_read,'
-        f" rows_inserted + rows_updated + rows_deleted from \"{settings.TOOL_SCHEMA}\".pull_log"
+        " rows_inserted + rows_updated + rows_deleted,"
+        " max(pulled_at) filter (where rows_inserted + rows_updated + rows_deleted > 0)"
+        " over (partition by district_id, table_name)"
+        f" from \"{settings.TOOL_SCHEMA}\".pull_log"
         " where district_id = any(:d) and table_name = any(:t) and (end_year is null or end_year = :y)"
         " order by district_id, table_name, pulled_at desc"
     ), {"d": list(districts), "t": list(tables), "y": school_year})

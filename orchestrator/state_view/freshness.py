@@ -27,14 +27,13 @@ import psycopg
 import sqlalchemy as sa
 from psycopg import sql
 
-from .. import database, dbt_invoker, migrations, registry, settings, state_config
+from .. import database, dbt_invoker, migrations, registry, state_config
 from ..errors import ResyncError
-from ..sites import landing_tables, pulls
+from ..sites import landing_tables, pull_log, pulls
 from ..sites.reader import SourceReader
 from . import selection, sync_log
 
 FRESH, STALE = "fresh", "stale"
-_T = f'"{settings.TOOL_SCHEMA}"'
 _STAMP, _DELETE_LOG = landing_tables.STAMP_COLUMN, "delete_log"
 
 
@@ -85,7 +84,8 @@ def freshness(url: str, district_codes: list[str] | None, object_names: list[str
         districts = registry.resolve(conn, district_codes)
         codes = [d.code for d in districts]
         synced = sync_log.latest(conn, codes, year)
-        pulled = _pulls(conn, codes, year)
+        pulled = {pair: (last.pulled_at, last.last_written_at)
+                  for pair, last in pull_log.last_pulls(conn, codes, tables, year).items()}
         now = now or conn.execute(sa.text("select now()")).scalar()
 
     found = []
@@ -137,17 +137,6 @@ def _assess(district, obj, tables: list[str], synced, pulled, changes: SiteChang
 def _age(delta: datetime.timedelta) -> str:
     days = delta.total_seconds() / 86400
     return f"{days:.1f} days" if days >= 1 else f"{delta.total_seconds() / 3600:.1f} hours"
-
-
-def _pulls(conn, codes: list[str], year: int) -> dict[tuple[str, str], tuple]:
-    """(district, table) -> (last pull, last pull that wrote rows), of the school year for
-    year-scoped tables."""
-    rows = conn.execute(sa.text(
-        f"select district_id, table_name, max(pulled_at),"
-        " max(pulled_at) filter (where rows_inserted + rows_updated + rows_deleted > 0)"
-        f" from {_T}.pull_log where district_id = any(:c) and (end_year is null or end_year = :y)"
-        " group by district_id, table_name"), {"c": codes, "y": year})
-    return {(d, t): (last, written) for d, t, last, written in rows}
 
 
 def site_changes(url: str, district: registry.District, tables: list[landing_tables.LandingTable],
