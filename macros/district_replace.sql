@@ -4,8 +4,10 @@
     A run replaces exactly the scope it was asked for, whatever rows the new data happens to hold:
     the districts in scope (see resync_district_sources) and, for year-scoped objects, the school
     year. A district whose source is now empty therefore ends with no rows. dbt runs the strategy's
-    SQL inside the model's transaction, after the pre-hook below took the locks, so the delete and
-    the insert commit together and a concurrent run of the same model and district waits.
+    SQL inside the model's transaction, after the pre-hook below took the locks, so the old rows go
+    and the new ones come in one commit, and a concurrent run of the same model and district waits.
+    A full replace rebuilds the scope's partition and swaps it in (macros/state_partitions.sql); the
+    incremental aggregation's keyed replace, and a table from before partitioning, delete and insert.
 -#}
 
 {% macro resync_object_scope() %}
@@ -33,12 +35,26 @@
 
 {% macro get_incremental_district_replace_sql(arg_dict) %}
     {%- set keyed = (config.get('meta') or {}).get('resync_keyed_replace') -%}
+    {%- set partitioned = resync_is_partitioned(arg_dict['target_relation']) -%}
     {%- if keyed and att_day_incremental_mode() -%}
-        {{ return(resync_keyed_replace_sql(arg_dict, keyed)) }}
+        {%- if partitioned %}
+{{ resync_ensure_scope_partitions(arg_dict['target_relation']) }}
+        {%- endif %}
+{{ resync_keyed_replace_sql(arg_dict, keyed) }}
+    {%- elif partitioned -%}
+        {#- The scope's partitions rebuilt and swapped in (macros/state_partitions.sql). -#}
+{{ resync_build_next_sql(arg_dict) }}
+    {%- else -%}
+        {#- A table built before state tables were partitioned: delete and insert. -#}
+{{ resync_delete_insert_sql(arg_dict, keyed is not none) }}
     {%- endif -%}
+{% endmacro %}
+
+
+{% macro resync_delete_insert_sql(arg_dict, count) %}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-{% call resync_delete(count=keyed is not none) -%}
+{% call resync_delete(count=count) -%}
 delete from {{ target }} as old
 where {{ resync_scope_predicate() }}
 {%- endcall %}

@@ -15,6 +15,8 @@
     -#}
     {%- set kind = 'view' if config.get('materialized') == 'view' else 'table' -%}
 do $resync_access$
+declare
+    state_partition regclass;
 begin
     if to_regrole('resync_worker') is null or to_regrole('resync_read') is null
        or to_regprocedure('resync.caller_districts()') is null then
@@ -26,6 +28,18 @@ begin
     if (select relowner from pg_class where oid = '{{ this }}'::regclass) <> 'resync_worker'::regrole then
         alter {{ kind }} {{ this }} owner to resync_worker;
     end if;
+    {%- if kind == 'table' %}
+    -- A state table's partitions too (macros/state_partitions.sql): the worker drops and replaces
+    -- them. Nobody else is granted anything on a partition, so users read rows only through the
+    -- partitioned table and its policy.
+    for state_partition in
+        select tree.relid from pg_partition_tree('{{ this }}'::regclass) as tree
+        join pg_class as c on c.oid = tree.relid
+        where tree.level > 0 and c.relowner <> 'resync_worker'::regrole
+    loop
+        execute format('alter table %s owner to resync_worker', state_partition);
+    end loop;
+    {%- endif %}
     grant usage on schema {{ adapter.quote(this.schema) }} to resync_read;
     grant select on {{ this }} to resync_read;
     {%- if kind == 'view' %}

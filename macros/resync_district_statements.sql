@@ -43,22 +43,15 @@ where {{ district }};
 
 
 {% macro postgres__get_create_table_as_sql(temporary, relation, sql) %}
-    {#- dbt's table builds, except for a model written one district per statement: its temporary
-        relation becomes a view, and its first build (or full refresh) an empty table filled
-        district by district. -#}
-    {%- if not resync_district_statements() -%}
-        {{ return(create_table_as(temporary, relation, sql)) }}
-    {%- endif -%}
-    {%- if temporary -%}
+    {#- dbt's table builds, except for state tables, which are partitioned (macros/state_partitions.sql),
+        and for a model written one district per statement, whose temporary relation is a view. -#}
+    {%- if temporary and resync_district_statements() -%}
 create temporary view {{ relation }} as (
 {{ sql }}
 );
+    {%- elif not temporary and resync_is_state_table() -%}
+{{ resync_create_partitioned_sql(relation, sql) }}
     {%- else -%}
-        {%- set rows = resync_district_rows_view(relation) -%}
-create or replace temporary view {{ rows }} as (
-{{ sql }}
-);
-create table {{ relation }} as select * from {{ rows }} with no data;
-{{ resync_insert_district_rows(relation, rows, none) }}
+        {{ return(create_table_as(temporary, relation, sql)) }}
     {%- endif -%}
 {% endmacro %}

@@ -10,7 +10,9 @@
         (PostgreSQL 15 or later), its other columns NOT NULL. Added once, when the table has no
         key yet: on the first build, after a --full-refresh (a new table), or on a table built
         before this hook existed (which fails now if its rows break the key). The constraint's
-        index is the one the replace and the key lookups use.
+        index is the one the replace and the key lookups use. A partitioned table's constraint
+        also holds its partition columns (end_year for a year-scoped one: PostgreSQL requires it;
+        see macros/state_partitions.sql).
     -#}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set key = [] -%}
@@ -30,14 +32,34 @@
     {%- set required = key | select('in', not_null) | list -%}
     {%- set constraint = 'primary key' if required | length == key | length else 'unique nulls not distinct' -%}
     {%- set table = adapter.quote(this.schema) ~ '.' ~ adapter.quote(this.identifier) -%}
+    {%- set partitioned_key = key + (resync_partition_columns() | reject('in', key) | list) -%}
 do $resync_key$
+declare
+    problem text;
+    partition_name text;
 begin
     if not exists (select from pg_constraint where conrelid = {{ dbt.string_literal(table) }}::regclass and contype in ('p', 'u')) then
-        alter table {{ table }}
-        {%- for column in required if constraint != 'primary key' %}
-            alter column {{ column }} set not null,
-        {%- endfor %}
-            add {{ constraint }} ({{ key | join(', ') }});
+        if exists (select from pg_partitioned_table where partrelid = {{ dbt.string_literal(table) }}::regclass) then
+            begin
+                alter table {{ table }}
+                {%- for column in (required + resync_partition_columns()) | unique if constraint != 'primary key' %}
+                    alter column {{ column }} set not null,
+                {%- endfor %}
+                    add {{ constraint }} ({{ partitioned_key | join(', ') }});
+            exception when not_null_violation or unique_violation then
+                -- PostgreSQL names the partition it was checking: say the table, then where.
+                get stacked diagnostics problem = message_text, partition_name = table_name;
+                raise exception using errcode = sqlstate, message = format('%s (in its partition %s)',
+                    replace(problem, format('"%s"', partition_name), {{ dbt.string_literal('"' ~ this.identifier ~ '"') }}),
+                    partition_name);
+            end;
+        else
+            alter table {{ table }}
+            {%- for column in required if constraint != 'primary key' %}
+                alter column {{ column }} set not null,
+            {%- endfor %}
+                add {{ constraint }} ({{ key | join(', ') }});
+        end if;
     end if;
 end $resync_key$;
 {%- endmacro %}

@@ -36,9 +36,10 @@ def _scalar(url: str, sql: str, **params):
 
 
 def _state_tables(url: str) -> set[str]:
+    """The state schema's tables (their partitions are not tables of their own)."""
     return {r[0] for r in _query(
-        url, "select table_name from information_schema.tables where table_schema = :s",
-        s=settings.STATE_SCHEMA)}
+        url, "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+             " where n.nspname = :s and c.relkind in ('r', 'p') and not c.relispartition", s=settings.STATE_SCHEMA)}
 
 
 def _state_snapshot(url: str) -> dict[str, list[tuple]]:

@@ -161,6 +161,13 @@ def test_a_district_users_raw_sql_is_refused_by_postgresql(rights_url, cli, user
                       "select resync.set_user(current_user::text, 'admin', true, null)"):
         users.refused(abbott, statement)
     assert users.sql(abbott, "select resync.caller_districts()") == [(["01"],)]
+    # A state table's partitions belong to the worker and are read through the table only, under
+    # its policy: not even their own district's partition may be read directly.
+    partitions = query(rights_url, "select relid::regclass::text, (select relowner::regrole::text from pg_class"
+                                   " where oid = relid) from pg_partition_tree('state.calendar') where level > 0")
+    assert partitions and {owner for _, owner in partitions} == {WORKER_ROLE}
+    for partition, _ in partitions:
+        users.refused(abbott, f"select * from {partition}")
 
     # What the CLI does for them, raw SQL may do too: queue a request for 01.
     queued = users.sql(abbott, "select resync.queue_request('resync', %s::jsonb, null)", _selection("01"))[0][0]

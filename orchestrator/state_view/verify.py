@@ -338,9 +338,11 @@ def _recomputed(cursor, district: registry.District, table: _StateTable, compile
 
 
 def _state_key(cursor, model: str) -> tuple[tuple[str, ...], bool]:
-    """The state table's key without district_id: the columns of its unique index (its primary key,
-    or behavior's UNIQUE NULLS NOT DISTINCT, macros/state_keys.sql), else of an index on it, and
-    whether a key column may be NULL (behavior's resolution_id: then NULL matches NULL)."""
+    """The state table's key without district_id and end_year (constant in the district and school
+    year a verify compares; a year-scoped table's key holds end_year because it is partitioned by
+    it): the columns of its unique index (its primary key, or behavior's UNIQUE NULLS NOT DISTINCT,
+    macros/state_keys.sql), else of an index on it, and whether a key column may be NULL
+    (behavior's resolution_id: then NULL matches NULL)."""
     cursor.execute(
         "select array(select a.attname::text from unnest(i.indkey) with ordinality as k (attnum, n)"
         "             join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum order by k.n),"
@@ -351,7 +353,7 @@ def _state_key(cursor, model: str) -> tuple[tuple[str, ...], bool]:
     found = cursor.fetchone()
     if not found:
         raise ResyncError(f"The state table {model} has no index on its key to compare rows by.")
-    return tuple(c for c in found[0] if c != "district_id") or ("district_id",), found[1]
+    return tuple(c for c in found[0] if c not in ("district_id", "end_year")) or ("district_id",), found[1]
 
 
 # --- history -------------------------------------------------------------------------------
