@@ -7,9 +7,10 @@
     leaf is dropped whole instead of deleted row by row, so weekly syncs leave no bloat. Readers
     see the old rows until the commit, as with a delete and insert: the swap (a post-hook,
     resync_swap_partitions) takes the state table's ACCESS EXCLUSIVE lock only for the detach,
-    drop and attach, after the rows, the index and the check constraint are built. It is the
-    first lock the run takes on the state table, so two runs of one model for different districts
-    queue there instead of deadlocking (runs for one district already queue on their scope lock).
+    drop and attach, after the rows, the index and the check constraint are built, and asks for it
+    by short attempts so that readers never queue behind it for long. It is the first lock the run
+    takes on the state table, so two runs of one model for different districts take turns there
+    instead of deadlocking (runs for one district already queue on their scope lock).
 
     The incremental attendance aggregation's keyed replace (a few student-days) stays a delete and
     an insert, pruned to the scope's leaf. A state table built before partitioning (a plain table)
@@ -209,6 +210,7 @@ declare
     leaf_name text;
     suffix int;
     old_rows bigint;
+    saved_lock_timeout text;
 begin
     if next_rows is null or target is null then
         return;
@@ -236,7 +238,20 @@ begin
         end if;
         {%- endif %}
     end loop;
-    execute format('lock table %s in access exclusive mode', target);
+    -- The swap's lock, by short attempts: a request for ACCESS EXCLUSIVE that waits (on a long
+    -- report query, say) makes every new reader of the table wait behind it, so it gives up after
+    -- a second, lets them through and tries again, until it has the lock or the run is cancelled.
+    saved_lock_timeout := current_setting('lock_timeout');
+    perform set_config('lock_timeout', '1s', true);
+    loop
+        begin
+            execute format('lock table %s in access exclusive mode', target);
+            exit;
+        exception when lock_not_available then
+            perform pg_sleep(0.1 + random() * 0.4);
+        end;
+    end loop;
+    perform set_config('lock_timeout', saved_lock_timeout, true);
     foreach code in array {{ resync_codes_array() }} loop
         leaf := {{ resync_partition_of('next_rows', 'code') }};
         execute format('alter table %s detach partition %s', next_rows, leaf);

@@ -145,7 +145,8 @@ def queued(cli, *args: str) -> int:
 
 class RowLocks:
     """Holds the row locks of one district's rows of a state table, so that a run replacing them
-    stays in flight (its DELETE waits) until released; readers and other districts go on."""
+    stays in flight (the swap of its partition waits for the table's lock, which row locks
+    conflict with) until released; readers go on."""
 
     def __init__(self, url: str, table: str, district: str):
         self.conn = psycopg.connect(url)

@@ -86,28 +86,33 @@ def test_a_failed_replace_keeps_the_old_partition(state_url):
     assert checksums(state_url) == rows
 
 
-def test_runs_of_one_model_for_two_districts_queue_at_the_swap_without_deadlocking(state_url, tmp_path):
+def test_runs_of_one_model_for_two_districts_take_turns_at_the_swap_and_never_hold_up_readers(
+        state_url, tmp_path):
     """Both runs build their rows while a reader holds the table (reading never waits for a build),
-    then wait for the reader at the swap; released, one swaps after the other.
+    then wait for the reader at the swap. Meanwhile another reader still gets through: the swap
+    asks for its lock by short attempts, so readers do not queue behind it. Released, both finish.
 
     Were the state table locked weakly before the swap's ACCESS EXCLUSIVE lock, the two runs would
     each hold what the other waits for, and PostgreSQL would cancel one as a deadlock."""
-    _execute(state_url, "update district_01.calendar set name = name || ' (1)'")
-    _execute(state_url, "update district_02.calendar set name = name || ' (2)'")
+    _execute(state_url, "update district_01.calendar set name = name || ' (1)'",
+             "update district_02.calendar set name = name || ' (2)'")
     pull(state_url, ["01", "02"], YEAR)
+    waiting_sql = sa.text("select pid from pg_locks where not granted and mode = 'AccessExclusiveLock'"
+                          " and relation = 'state.calendar'::regclass")
     with database.engine(state_url).connect() as reader:
         reader.execute(sa.text("select count(*) from state.calendar"))  # holds its ACCESS SHARE lock
         runs = [dbt_subprocess(state_url, "run", "--select", "calendar", districts=[code], school_year=YEAR,
                                work_dir=tmp_path / code) for code in ("01", "02")]
+        seen: set[int] = set()
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            waiting = reader.execute(sa.text(
-                "select count(*) from pg_locks where not granted and mode = 'AccessExclusiveLock'"
-                " and relation = 'state.calendar'::regclass")).scalar()
-            if waiting >= 2 or any(r.poll() is not None for r in runs):
-                break
-            time.sleep(0.05)
-        assert waiting == 2, [r.communicate()[0] for r in runs if r.poll() is not None]
+        while len(seen) < 2 and time.monotonic() < deadline and all(r.poll() is None for r in runs):
+            seen |= set(reader.execute(waiting_sql).scalars())
+            time.sleep(0.02)
+        assert len(seen) == 2, [r.communicate()[0] for r in runs if r.poll() is not None]
+        with database.engine(state_url).connect() as another:
+            another.execute(sa.text("set statement_timeout = '10s'"))
+            assert another.execute(sa.text("select count(*) from state.calendar")).scalar() > 0
+        assert all(r.poll() is None for r in runs)  # still waiting for the first reader
         reader.rollback()
     outputs = [r.communicate(timeout=120)[0] for r in runs]
     assert [r.returncode for r in runs] == [0, 0], outputs
