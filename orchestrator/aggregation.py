@@ -114,8 +114,10 @@ def aggregate(
 
     started = time.perf_counter()
     result = AggregationResult(school_year=year)
-    # What the aggregation reads, fresh from every district first (only what changed is written).
-    pulled = {p.district: p for p in pulls.pull(url, districts, pulls.tables_read([MODEL]), year)}
+    # What the aggregation reads, fresh from every district first (only what changed is written;
+    # incremental runs read only what changed, the refresh reads everything: the backstop).
+    pulled = {p.district: p for p in pulls.pull(url, districts, pulls.tables_read([MODEL]), year,
+                                                 changed_only=not refresh)}
     for district in districts:
         mode = REFRESH if refresh or district.code not in watermarks else INCREMENTAL
         if not pulled[district.code].ok:

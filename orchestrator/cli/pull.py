@@ -19,8 +19,11 @@ from .common import emit_json, json_option, table, tool_transaction
 @click.option("--check-dependencies", is_flag=True, help="Also the tables the objects' parents read.")
 @click.option("--school-year", type=int, metavar="YEAR", default=None,
               help="End year of the school year of year-scoped tables; default: the current one.")
+@click.option("--changed-only", is_flag=True,
+              help="Read only the rows changed since each table's last pull (and the keys, for deletes),"
+                   " as the nightly aggregation does; a table that cannot be pulled so is pulled in full.")
 @json_option
-def pull(districts, objects, check_dependencies, school_year, as_json) -> None:
+def pull(districts, objects, check_dependencies, school_year, changed_only, as_json) -> None:
     """Pull districts' source tables into the landing (only what changed is written).
 
     A resync pulls by itself before it rebuilds; this pulls without rebuilding. Example:
@@ -33,7 +36,7 @@ def pull(districts, objects, check_dependencies, school_year, as_json) -> None:
         url = conn.engine.url.render_as_string(hide_password=False)
     year = current_school_year() if school_year is None else school_year
     tables = pulls.tables_for_objects(list(objects), check_dependencies)
-    outcomes = pulls.pull(url, chosen, tables, year)
+    outcomes = pulls.pull(url, chosen, tables, year, changed_only=changed_only)
     if as_json:
         emit_json({"school_year": year, "tables": tables, "districts": [o.as_dict() for o in outcomes]})
     else:
@@ -47,6 +50,10 @@ def pull(districts, objects, check_dependencies, school_year, as_json) -> None:
         click.echo(f"Pulled {len(tables)} table{'s' if len(tables) != 1 else ''} for school year"
                    f" {school_year_label(year)}: {', '.join(tables)}.")
         click.echo(table(rows, ["district", "status", "rows read", "inserted", "updated", "deleted", "seconds"]))
+        for o in outcomes:
+            full = [f"{t.table} ({t.full_because})" for t in o.tables if t.full_because]
+            if full:
+                click.echo(f"District {o.district}: pulled in full: {', '.join(full)}.")
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise ResyncError(" ".join(o.error for o in failed))

@@ -10,6 +10,13 @@ did not change is not written, so a pull of an unchanged district writes nothing
 own triggers stamp modified_date and log deletes and moves with the state's clock. The first pull
 of a district copies straight into the landing.
 
+A changed-only pull (`changed_only=True`, the nightly aggregation's) streams only the rows written
+at the site since the snapshot the table's last pull read (pull_snapshots; reader.ChangedSince says
+why that never misses a change committed late), and the keys of all the rows, whose absence
+at the site is a delete; it applies them the same way. Where that is not safe (no snapshot
+recorded, another source, other columns, a restored site, a view) the table is pulled in full and
+the outcome says why (TablePull.full_because). Every pull records the snapshot it read.
+
 All tables come from one snapshot of the district (SourceReader) and are applied in one state
 transaction: a failed or killed pull leaves the landing as it was. Pulls of one district take one
 advisory lock first, so they serialize; different districts run side by side.
@@ -27,8 +34,9 @@ from psycopg import sql
 from .. import database, settings
 from ..errors import ResyncError
 from ..registry import District
+from . import pull_snapshots
 from .landing_tables import YEAR_COLUMN, LandingTable, source_columns
-from .reader import SourceReader
+from .reader import ChangedSince, SourceReader
 
 #: Districts pulled at once by pull_districts: the work is mostly waiting on two servers.
 PARALLEL_PULLS = 4
@@ -46,6 +54,9 @@ class TablePull:
     deleted: int
     seconds: float
     analyzed: bool = field(default=False, compare=False)  # its partition's statistics refreshed
+    changed_only: bool = False  # only rows changed since the last pull were read (and every key)
+    keys_read: int = 0  # keys read to find deletes (changed-only)
+    full_because: str | None = None  # why a changed-only pull was asked for and a full one done
 
     @property
     def written(self) -> int:
@@ -78,13 +89,16 @@ class DistrictPull:
 
 
 def pull_districts(state_url: str, districts: list[District], tables: list[LandingTable],
-                   school_year: int) -> list[DistrictPull]:
+                   school_year: int, changed_only: bool = False) -> list[DistrictPull]:
     """pull_district for each district, several at once; one outcome per district, in order."""
+    def one(district: District) -> DistrictPull:
+        return pull_district(state_url, district, tables, school_year, changed_only)
+
     if len(districts) <= 1:
-        outcomes = [pull_district(state_url, d, tables, school_year) for d in districts]
+        outcomes = [one(d) for d in districts]
     else:
         with ThreadPoolExecutor(max_workers=min(PARALLEL_PULLS, len(districts))) as pool:
-            outcomes = list(pool.map(lambda d: pull_district(state_url, d, tables, school_year), districts))
+            outcomes = list(pool.map(one, districts))
     _analyze_parents(state_url, sorted({t.table for o in outcomes for t in o.tables if t.analyzed}))
     return outcomes
 
@@ -113,8 +127,9 @@ def _analyze_parents(state_url: str, names: list[str]) -> None:
 
 
 def pull_district(state_url: str, district: District, tables: list[LandingTable],
-                  school_year: int) -> DistrictPull:
-    """Pull `tables` of one district (year-scoped ones for `school_year` only).
+                  school_year: int, changed_only: bool = False) -> DistrictPull:
+    """Pull `tables` of one district (year-scoped ones for `school_year` only); with
+    `changed_only`, only what changed since each table's last pull where that is safe.
 
     Never raises for a problem of the district's (unreachable, a missing table or column, a
     NULL or duplicate key): the outcome's error says it in one sentence and nothing was applied.
@@ -136,13 +151,23 @@ def pull_district(state_url: str, district: District, tables: list[LandingTable]
                                   " so it was not pulled.")
             with SourceReader(district, state_url) as source:
                 columns = {t.name: source_columns(cursor, t) for t in tables}
-                source.check_readable(tables, columns)
+                relations = source.check_readable(tables, columns)
+                snapshot = source.snapshot()
+                kept = pull_snapshots.recorded(cursor, district, [t.name for t in tables], school_year) \
+                    if changed_only else {}
                 for table in tables:
                     current["table"] = table.name
+                    changed, full_because = None, None
+                    if changed_only:
+                        changed, full_because = pull_snapshots.since(
+                            kept.get(table.name), snapshot, pull_snapshots.source_of(district), columns[table.name],
+                            [relations[n] for n in (table.name, *(table.year_path or ()))])
                     outcome.tables.append(_pull_table(source, cursor, district, table, columns[table.name],
-                                                      school_year))
+                                                      school_year, changed, full_because))
                 current["table"] = None
             _log(cursor, district, outcome.tables)
+            pull_snapshots.record(cursor, district, snapshot,
+                                  [(t.table, t.end_year, columns[t.table]) for t in outcome.tables])
             state.commit()
     except ResyncError as exc:
         outcome.tables, outcome.error = [], str(exc)
@@ -153,52 +178,80 @@ def pull_district(state_url: str, district: District, tables: list[LandingTable]
 
 
 def _select(source: SourceReader, district: District, table: LandingTable, columns: list[str],
-            school_year: int) -> sql.Composable:
+            school_year: int, changed: ChangedSince | None = None) -> sql.Composable:
     """SELECT of the district's rows as the landing stores them: district_id first, end_year last
-    where the pull derives it. Year-scoped tables are joined along their path to the calendar."""
+    where the pull derives it. Year-scoped tables are joined along their path to the calendar.
+    With `changed`, only the rows changed since."""
     row = sql.Identifier("row")
     fields = [sql.Literal(district.code)] + [sql.SQL("{}.{}").format(row, sql.Identifier(c)) for c in columns]
-    scoped = source.scoped(table, school_year)
+    scoped = source.scoped(table, school_year, changed)
     if table.derives_year:
         fields.append(scoped.year)
     return sql.SQL("select {} from {}").format(sql.SQL(", ").join(fields), scoped.rows)
 
 
-def _pull_table(source: SourceReader, cursor, district: District, table: LandingTable,
-                columns: list[str], school_year: int) -> TablePull:
+def _pull_table(source: SourceReader, cursor, district: District, table: LandingTable, columns: list[str],
+                school_year: int, changed: ChangedSince | None = None, full_because: str | None = None) -> TablePull:
+    """Pull one table: in full, or with `changed` only the rows changed since and every key."""
     started = time.perf_counter()
     landing = sql.Identifier("landing", table.name)
     stored = ["district_id", *columns, *([YEAR_COLUMN] if table.derives_year else [])]
     stored_sql = sql.SQL(", ").join(map(sql.Identifier, stored))
-    select = _select(source, district, table, columns, school_year)
     year = int(school_year) if table.year_scoped else None
 
     cursor.execute(sql.SQL("select not exists (select from {} where district_id = %s)").format(landing),
                    (district.code,))
     first_pull = cursor.fetchone()[0]
+    if first_pull and changed is not None:
+        changed, full_because = None, "the landing holds none of its rows"
+    select = _select(source, district, table, columns, school_year, changed)
+    keys_read = 0
     if first_pull:
         # Nothing of this district is here yet: straight into the landing. Its key constraints
         # refuse a NULL or duplicate key, which rolls the whole pull back.
         read = _copy(source, cursor, select, sql.SQL("copy {} ({}) from stdin").format(landing, stored_sql))
         inserted, updated, deleted = read, 0, 0
     else:
-        incoming = sql.Identifier(f"incoming_{table.name}")
-        cursor.execute(sql.SQL("create temporary table {} on commit drop as select {} from {} limit 0").format(
-            incoming, stored_sql, landing))
+        incoming = _temporary(cursor, f"incoming_{table.name}", stored_sql, landing)
         read = _copy(source, cursor, select, sql.SQL("copy {} ({}) from stdin").format(incoming, stored_sql))
-        _check_keys(cursor, district, table, incoming)
-        cursor.execute(sql.SQL("analyze {}").format(incoming))
-        deleted = _apply_deletes(cursor, district, table, landing, incoming, year)
+        present = incoming
+        if changed is not None:
+            # Unchanged rows are the landing's already; a key no longer at the site is a delete.
+            key_sql = sql.SQL(", ").join(map(sql.Identifier, table.key))
+            present = _temporary(cursor, f"present_{table.name}", key_sql, landing)
+            keys_read = _copy(source, cursor, _keys(source, table, school_year),
+                              sql.SQL("copy {} ({}) from stdin").format(present, key_sql))
+        _check_keys(cursor, district, table, present)
+        cursor.execute(sql.SQL("analyze {}").format(present))
+        if present is not incoming:
+            cursor.execute(sql.SQL("analyze {}").format(incoming))
+        deleted = _apply_deletes(cursor, district, table, landing, present, year)
         updated = _apply_updates(cursor, district, table, landing, incoming, columns)
         inserted = _apply_inserts(cursor, district, table, landing, incoming, stored_sql)
-        cursor.execute(sql.SQL("drop table {}").format(incoming))
+        for temporary in [incoming] + ([present] if present is not incoming else []):
+            cursor.execute(sql.SQL("drop table {}").format(temporary))
     written = inserted + updated + deleted
-    analyzed = bool(written and (first_pull or written > ANALYZE_SHARE * max(read, 1)))
+    analyzed = bool(written and (first_pull or written > ANALYZE_SHARE * max(read + keys_read, 1)))
     if analyzed:
         # Fresh statistics for the models that read this district next (autovacuum is later).
         cursor.execute(sql.SQL("analyze {}").format(sql.Identifier("landing", f"{table.name}__{district.code}")))
     return TablePull(table.name, year, read, inserted, updated, deleted, round(time.perf_counter() - started, 3),
-                     analyzed)
+                     analyzed, changed is not None, keys_read, full_because)
+
+
+def _temporary(cursor, name: str, columns: sql.Composable, landing: sql.Composable) -> sql.Identifier:
+    """An empty temporary table with these columns of the landing table (their types)."""
+    temporary = sql.Identifier(name)
+    cursor.execute(sql.SQL("create temporary table {} on commit drop as select {} from {} limit 0").format(
+        temporary, columns, landing))
+    return temporary
+
+
+def _keys(source: SourceReader, table: LandingTable, school_year: int) -> sql.Composable:
+    """SELECT of the keys of every row of the table (of the school year) at the district."""
+    scoped = source.scoped(table, school_year)
+    fields = sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier("row"), sql.Identifier(k)) for k in table.key)
+    return sql.SQL("select {} from {}").format(fields, scoped.rows)
 
 
 def _copy(source: SourceReader, cursor, select: sql.Composable, copy_in: sql.Composable) -> int:
@@ -273,9 +326,10 @@ def _apply_inserts(cursor, district, table, landing, incoming, stored_sql) -> in
 def _log(cursor, district: District, tables: list[TablePull]) -> None:
     cursor.executemany(
         f'insert into "{settings.TOOL_SCHEMA}".pull_log (district_id, table_name, end_year, rows_read,'
-        " rows_inserted, rows_updated, rows_deleted, seconds) values (%s, %s, %s, %s, %s, %s, %s, %s)",
-        [(district.code, t.table, t.end_year, t.rows_read, t.inserted, t.updated, t.deleted, t.seconds)
-         for t in tables])
+        " rows_inserted, rows_updated, rows_deleted, seconds, changed_only, full_because)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [(district.code, t.table, t.end_year, t.rows_read, t.inserted, t.updated, t.deleted, t.seconds,
+          t.changed_only, t.full_because) for t in tables])
 
 
 def _sentence(district: District, table: str | None, exc: psycopg.Error) -> str:

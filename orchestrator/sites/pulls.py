@@ -24,13 +24,15 @@ def tables_read(model_names: list[str]) -> list[str]:
     return [t for t in lineage.source_tables(graph, model_names) if t in declared]
 
 
-def pull(state_url: str, districts: list[District], table_names: list[str], school_year: int) -> list[DistrictPull]:
-    """Pull the named landing tables of each district (side by side); one outcome per district."""
+def pull(state_url: str, districts: list[District], table_names: list[str], school_year: int,
+         changed_only: bool = False) -> list[DistrictPull]:
+    """Pull the named landing tables of each district (side by side); one outcome per district.
+    `changed_only`: read only what changed at the site since each table's last pull, where safe."""
     declared = landing_tables.declared(dbt_invoker.project_graph(state_url))
     unknown = [t for t in table_names if t not in declared]
     if unknown:
         raise ResyncError(f"No landing table {', '.join(unknown)}.")
-    return pull_districts(state_url, districts, [declared[t] for t in table_names], school_year)
+    return pull_districts(state_url, districts, [declared[t] for t in table_names], school_year, changed_only)
 
 
 def has_calendar(state_url: str, district: District, school_year: int) -> bool | None:

@@ -25,12 +25,51 @@ _SCHEMA_KINDS = ("r", "p", "f")
 _SITE_KINDS = (*_SCHEMA_KINDS, "v", "m")
 #: Seconds to wait for a site that does not answer, unless its URL says otherwise.
 CONNECT_TIMEOUT = 15
+#: Relation kinds whose rows carry xmin, so that a pull can read only the rows changed since.
+VERSIONED_KINDS = ("r", "p", "m")
+#: xmin is a 32-bit transaction id that wraps around; PostgreSQL never lets two live ones be
+#: further apart than half of that.
+XID_WRAP, XID_HORIZON = 2**32, 2**31
 
 
 @dataclass
 class Relation:
     kind: str
     columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SiteSnapshot:
+    """pg_current_snapshot() of the reader's transaction: as text, and its xmin and xmax (xid8)."""
+
+    text: str
+    xmin: int
+    xmax: int
+
+
+@dataclass(frozen=True)
+class ChangedSince:
+    """Rows written (inserted or updated) by a transaction not older than a recorded snapshot's
+    xmin, as seen from a snapshot whose xmax is at most XID_HORIZON later.
+
+    Every transaction before the recorded xmin had ended when that snapshot was taken; anything
+    at or after it may have committed later (in flight then, or started since). Testing xmin
+    against the whole recorded snapshot (pg_visible_in_snapshot) would skip fewer rows but gets
+    rows of subtransactions wrong (a snapshot lists only top-level transactions, and a PL/pgSQL
+    exception block is a subtransaction), which could miss a change committed after the pull:
+    the xmin bound cannot. The 32-bit xmin is compared modulo 2^32 within the window [recorded
+    xmin, current xmax), which is exact as long as the window is shorter than XID_HORIZON (the
+    pull checks it); ids 0-2 (frozen, bootstrap) are old. A row frozen long ago whose raw xmin
+    falls in the window is read again: harmless, the pull writes only what differs.
+    """
+
+    low: int  # the recorded xmin, modulo 2^32
+    span: int  # current xmax - recorded xmin
+
+    def condition(self, alias: sql.Identifier) -> sql.Composable:
+        xid = sql.SQL("{}.xmin::text::bigint").format(alias)
+        return sql.SQL("({} >= 3 and mod({} - {} + {}, {}) < {})").format(
+            xid, xid, sql.Literal(self.low), sql.Literal(XID_WRAP), sql.Literal(XID_WRAP), sql.Literal(self.span))
 
 
 @dataclass(frozen=True)
@@ -86,17 +125,28 @@ class SourceReader:
             return sql.Identifier(table)
         return sql.Identifier(self.district.schema_name, table)
 
-    def scoped(self, table: LandingTable, school_year: int) -> ScopedRows:
+    def snapshot(self) -> SiteSnapshot:
+        """The snapshot every table of this reader is read in."""
+        with self.conn.cursor() as cursor:
+            cursor.execute("select s::text, pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint"
+                           " from pg_current_snapshot() as s")
+            return SiteSnapshot(*cursor.fetchone())
+
+    def scoped(self, table: LandingTable, school_year: int, changed: ChangedSince | None = None) -> ScopedRows:
         """The table's rows that a pull of `school_year` reads: year-scoped tables joined along
-        their year path to the calendar, whose end_year must be the school year."""
+        their year path to the calendar, whose end_year must be the school year. With `changed`,
+        only rows changed since, or whose parent on the year path changed (it may have moved the
+        row to another school year)."""
         row = sql.Identifier("row")
         joins: list[sql.Composable] = []
         condition, year = sql.SQL("true"), None
+        versions = [row]
         if table.year_scoped:
             if table.derives_year:
                 previous = row
                 for step, (parent, key) in enumerate(zip(table.year_path, table.path_keys)):
                     alias = sql.Identifier(f"p{step}")
+                    versions.append(alias)
                     # As text: a replica may hold keys in another type than the landing's.
                     joins.append(sql.SQL("join {} as {} on {}.{}::text = {}.{}::text").format(
                         self.relation(parent), alias, alias, sql.Identifier(key), previous, sql.Identifier(key)))
@@ -106,6 +156,9 @@ class SourceReader:
                 year = sql.SQL("{}.{}").format(row, sql.Identifier(YEAR_COLUMN))
             # An untyped literal takes the column's type, whatever type the district keeps it in.
             condition = sql.SQL("{} = {}").format(year, sql.Literal(str(int(school_year))))
+        if changed is not None:
+            condition = sql.SQL("{} and ({})").format(
+                condition, sql.SQL(" or ").join(changed.condition(alias) for alias in versions))
         return ScopedRows(sql.SQL("{} as {} {} where {}").format(
             self.relation(table.name), row, sql.SQL(" ").join(joins), condition), year)
 
@@ -125,14 +178,15 @@ class SourceReader:
                 found[table] = None if kind is None else Relation(kind, tuple(columns))
         return found
 
-    def check_readable(self, tables: list[LandingTable], columns: dict[str, list[str]]) -> None:
+    def check_readable(self, tables: list[LandingTable], columns: dict[str, list[str]]) -> dict[str, Relation]:
         """ResyncError naming the district and table unless the source has every table with its
-        `columns`, and the columns its year path joins on."""
+        `columns`, and the columns its year path joins on; else each of those tables by name."""
         relations = self.describe(sorted({n for t in tables for n in (t.name, *(t.year_path or ()))}))
         for table in tables:
             self.check(table.name, relations[table.name], columns[table.name])
             for parent, wanted in _path_columns(table).items():
                 self.check(parent, relations[parent], wanted)
+        return relations
 
     def check(self, table: str, relation: Relation | None, columns: list[str]) -> None:
         """ResyncError naming the district and table when the source cannot give these columns."""
