@@ -234,6 +234,7 @@ def test_a_pull_killed_mid_way_changes_nothing(two_sites, tmp_path):
     site_execute(two_sites, "01", "update school set name = name || ' (renamed)'",
                  "update attendance set status = 'T' where status = 'A'")
     landing = landing_checksums(url, "01")
+    snapshots = state_query(url, "select table_name, snapshot::text from resync.pull_snapshot order by 1")
     code = (f"from orchestrator import database, registry; from orchestrator.sites import pulls\n"
             f"with database.transaction({url!r}) as c: d = registry.resolve(c, ['01'])\n"
             f"pulls.pull({url!r}, d, pulls.tables_for_objects([]), {SCHOOL_YEAR})\n")
@@ -257,8 +258,11 @@ def test_a_pull_killed_mid_way_changes_nothing(two_sites, tmp_path):
         puller.wait(timeout=30)
         blocker.rollback()
     assert landing_checksums(url, "01") == landing
-    [outcome] = pulls.pull(url, districts, pulls.tables_for_objects([]), SCHOOL_YEAR)
+    # Nor the site's snapshot it read: the next pull, even a changed-only one, reads the changes.
+    assert state_query(url, "select table_name, snapshot::text from resync.pull_snapshot order by 1") == snapshots
+    [outcome] = pulls.pull(url, districts, pulls.tables_for_objects([]), SCHOOL_YEAR, changed_only=True)
     assert outcome.ok and outcome.written > 0  # the next pull does the work
+    assert all(t.changed_only for t in outcome.tables)
 
 
 def test_a_schema_source_that_is_a_view_is_refused(generated_url, cli):
