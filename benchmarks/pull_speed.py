@@ -7,7 +7,8 @@ throwaway state database, then measures side by side, in one run:
 - the bare floor: for every table a full pull reads, `COPY (SELECT ...) TO STDOUT` at the site
   piped into `COPY ... FROM STDIN` of a plain table of the same columns and key at the state;
 - a full pull (empty landing), median of --repeats;
-- a re-pull with no change at the site (rows written must be 0);
+- a re-pull with no change at the site (rows written must be 0), and the same changed-only
+  (only the keys cross, to find deletes);
 - a pull of one small object (AttendanceExcuse) for the district.
 
     .venv/bin/python benchmarks/pull_speed.py                     # 50,000 students
@@ -98,6 +99,12 @@ def main() -> None:
             [again] = pulls.pull(state_url, [district], every, args.school_year)
             assert again.ok and again.written == 0, (again.error, again.written)
             repulls.append(again.seconds)
+        changed_only = []
+        for _ in range(args.repeats):
+            [again] = pulls.pull(state_url, [district], every, args.school_year, changed_only=True)
+            assert again.ok and again.written == 0, (again.error, again.written)
+            assert all(t.changed_only for t in again.tables), [t.full_because for t in again.tables]
+            changed_only.append(again.seconds)
         small = pulls.tables_for_objects(["AttendanceExcuse"])
         smalls = []
         for _ in range(max(args.repeats, 5)):
@@ -113,6 +120,8 @@ def main() -> None:
     print(f"| full pull into an empty landing | {rows:,} | {full:.2f} | {floor / full:.2f}x |")
     print(f"| re-pull, no change at the site | 0 | {statistics.median(repulls):.2f} |"
           f" {statistics.median(repulls) / full:.0%} of the full pull |")
+    print(f"| changed-only re-pull, no change at the site (reads the keys) | 0 | {statistics.median(changed_only):.2f} |"
+          f" {statistics.median(changed_only) / full:.0%} of the full pull |")
     print(f"| pull of AttendanceExcuse ({', '.join(small)}) | 0 | {statistics.median(smalls):.2f} | |")
 
 

@@ -12,8 +12,9 @@ of a district copies straight into the landing.
 
 A changed-only pull (`changed_only=True`, the nightly aggregation's) streams only the rows written
 at the site since the snapshot the table's last pull read (pull_snapshots; reader.ChangedSince says
-why that never misses a change committed late), and the keys of all the rows, whose absence
-at the site is a delete; it applies them the same way. Where that is not safe (no snapshot
+why that never misses a change committed late) and applies them the same way; a key gone from
+the site is a delete, found by counting keys per range at both ends and reading the keys of the
+ranges that differ (_apply_vanished). Where that is not safe (no snapshot
 recorded, another source, other columns, a restored site, a view) the table is pulled in full and
 the outcome says why (TablePull.full_because). Every pull records the snapshot it read.
 
@@ -42,6 +43,10 @@ from .reader import ChangedSince, SourceReader
 PARALLEL_PULLS = 4
 #: Analyze a landing partition after a pull changed more than this share of its rows.
 ANALYZE_SHARE = 0.1
+#: Keys per range whose rows a changed-only pull counts at both ends to find deletes: small
+#: enough that a day's scattered deletes read few keys, large enough that the counts are few.
+KEY_BUCKET = 64
+_INTEGER_TYPES = ("integer", "bigint", "smallint")
 
 
 @dataclass
@@ -192,7 +197,7 @@ def _select(source: SourceReader, district: District, table: LandingTable, colum
 
 def _pull_table(source: SourceReader, cursor, district: District, table: LandingTable, columns: list[str],
                 school_year: int, changed: ChangedSince | None = None, full_because: str | None = None) -> TablePull:
-    """Pull one table: in full, or with `changed` only the rows changed since and every key."""
+    """Pull one table: in full, or with `changed` only the rows changed since (and keys, for deletes)."""
     started = time.perf_counter()
     landing = sql.Identifier("landing", table.name)
     stored = ["district_id", *columns, *([YEAR_COLUMN] if table.derives_year else [])]
@@ -214,22 +219,15 @@ def _pull_table(source: SourceReader, cursor, district: District, table: Landing
     else:
         incoming = _temporary(cursor, f"incoming_{table.name}", stored_sql, landing)
         read = _copy(source, cursor, select, sql.SQL("copy {} ({}) from stdin").format(incoming, stored_sql))
-        present = incoming
-        if changed is not None:
-            # Unchanged rows are the landing's already; a key no longer at the site is a delete.
-            key_sql = sql.SQL(", ").join(map(sql.Identifier, table.key))
-            present = _temporary(cursor, f"present_{table.name}", key_sql, landing)
-            keys_read = _copy(source, cursor, _keys(source, table, school_year),
-                              sql.SQL("copy {} ({}) from stdin").format(present, key_sql))
-        _check_keys(cursor, district, table, present)
-        cursor.execute(sql.SQL("analyze {}").format(present))
-        if present is not incoming:
-            cursor.execute(sql.SQL("analyze {}").format(incoming))
-        deleted = _apply_deletes(cursor, district, table, landing, present, year)
+        _check_keys(cursor, district, table, incoming)
+        cursor.execute(sql.SQL("analyze {}").format(incoming))
+        if changed is None:
+            deleted = _apply_deletes(cursor, district, table, landing, incoming, year)
         updated = _apply_updates(cursor, district, table, landing, incoming, columns)
         inserted = _apply_inserts(cursor, district, table, landing, incoming, stored_sql)
-        for temporary in [incoming] + ([present] if present is not incoming else []):
-            cursor.execute(sql.SQL("drop table {}").format(temporary))
+        if changed is not None:
+            deleted, keys_read = _apply_vanished(source, cursor, district, table, landing, year, school_year)
+        cursor.execute(sql.SQL("drop table {}").format(incoming))
     written = inserted + updated + deleted
     analyzed = bool(written and (first_pull or written > ANALYZE_SHARE * max(read + keys_read, 1)))
     if analyzed:
@@ -247,11 +245,52 @@ def _temporary(cursor, name: str, columns: sql.Composable, landing: sql.Composab
     return temporary
 
 
-def _keys(source: SourceReader, table: LandingTable, school_year: int) -> sql.Composable:
-    """SELECT of the keys of every row of the table (of the school year) at the district."""
+def _apply_vanished(source: SourceReader, cursor, district: District, table: LandingTable, landing: sql.Composable,
+                    year: int | None, school_year: int) -> tuple[int, int]:
+    """Delete the landing rows (of the year) whose key is no longer at the district, after the
+    changed rows were applied; (rows deleted, keys read).
+
+    The landing then holds every key the district has (the unchanged rows since the last pull,
+    the changed ones just now), so in a range of keys (KEY_BUCKET wide) where the district counts
+    as many rows as the landing, the landing holds the same keys, and only the ranges that count
+    differently need their keys read. A duplicate key at the district counts differently too,
+    and is found among those keys. Keys that are not one integer column are all read.
+    """
+    key = sql.Identifier(table.key[0])
+    cursor.execute("select format_type(atttypid, atttypmod) from pg_attribute where attrelid = %s::regclass"
+                   " and attname = %s", (f"landing.{table.name}", table.key[0]))
+    by_range = len(table.key) == 1 and cursor.fetchone()[0] in _INTEGER_TYPES
     scoped = source.scoped(table, school_year)
+    in_year = sql.SQL(" and landing.end_year = {}").format(sql.Literal(year)) if year is not None else sql.SQL("")
+    at_site, at_landing = sql.SQL(""), sql.SQL("")
+    if by_range:
+        site_range = sql.SQL("{}.{}::bigint / {}").format(sql.Identifier("row"), key, sql.Literal(KEY_BUCKET))
+        landing_range = sql.SQL("landing.{} / {}").format(key, sql.Literal(KEY_BUCKET))
+        with source.conn.cursor() as site_cursor:
+            site_cursor.execute(sql.SQL("select {}, count(*) from {} group by 1").format(site_range, scoped.rows))
+            counted = dict(site_cursor.fetchall())
+        cursor.execute(sql.SQL("select {}, count(*) from {} as landing where landing.district_id = %s{} group by 1")
+                       .format(landing_range, landing, in_year), (district.code,))
+        held = dict(cursor.fetchall())
+        differing = sorted(r for r in counted.keys() | held.keys() if counted.get(r) != held.get(r))
+        if not differing:
+            return 0, 0
+        at_site = sql.SQL(" and {} = any({})").format(site_range, sql.Literal(differing))
+        at_landing = sql.SQL(" and {} = any({})").format(landing_range, sql.Literal(differing))
+    key_sql = sql.SQL(", ").join(map(sql.Identifier, table.key))
+    present = _temporary(cursor, f"present_{table.name}", key_sql, landing)
     fields = sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier("row"), sql.Identifier(k)) for k in table.key)
-    return sql.SQL("select {} from {}").format(fields, scoped.rows)
+    read = _copy(source, cursor, sql.SQL("select {} from {}{}").format(fields, scoped.rows, at_site),
+                 sql.SQL("copy {} ({}) from stdin").format(present, key_sql))
+    _check_keys(cursor, district, table, present)
+    cursor.execute(sql.SQL("analyze {}").format(present))
+    cursor.execute(sql.SQL(
+        "delete from {} as landing where landing.district_id = %s{}{}"
+        " and not exists (select from {} as present where {})").format(
+        landing, in_year, at_landing, present, _key_match("present", "landing", table.key)), (district.code,))
+    deleted = cursor.rowcount
+    cursor.execute(sql.SQL("drop table {}").format(present))
+    return deleted, read
 
 
 def _copy(source: SourceReader, cursor, select: sql.Composable, copy_in: sql.Composable) -> int:
