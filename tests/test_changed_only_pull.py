@@ -181,3 +181,16 @@ def test_a_duplicate_of_an_unchanged_row_fails_a_changed_only_pull_as_it_fails_a
     [outcome] = pull(one_site)
     assert not outcome.ok and "more than one row with excuse_id" in outcome.error, outcome.error
     assert landing_checksums(one_site.state_url, "01") == landing
+
+
+def test_a_view_at_the_site_is_pulled_in_full(one_site):
+    """A view's rows carry no xmin of their own: nothing says which changed."""
+    site_execute(one_site, "01", "alter table attendance_excuse rename to excuse_table",
+                 "create view attendance_excuse as select * from excuse_table",
+                 "grant select on attendance_excuse to resync_reader",
+                 "update excuse_table set description = 'edited' where excuse_id = (select min(excuse_id) from excuse_table)")
+    [outcome] = pull(one_site)
+    assert outcome.ok, outcome.error
+    excuse = next(t for t in outcome.tables if t.table == "attendance_excuse")
+    assert not excuse.changed_only and "view" in excuse.full_because and excuse.updated == 1
+    assert all(t.changed_only for t in outcome.tables if t.table != "attendance_excuse")

@@ -43,9 +43,10 @@ from .reader import ChangedSince, SourceReader
 PARALLEL_PULLS = 4
 #: Analyze a landing partition after a pull changed more than this share of its rows.
 ANALYZE_SHARE = 0.1
-#: Keys per range whose rows a changed-only pull counts at both ends to find deletes: small
-#: enough that a day's scattered deletes read few keys, large enough that the counts are few.
-KEY_BUCKET = 64
+#: A changed-only pull counts keys at both ends per range of 2^KEY_BITS (key >> KEY_BITS) to
+#: find deletes: small enough that a day's scattered deletes read few keys, large enough that
+#: the counts are few.
+KEY_BITS = 6
 _INTEGER_TYPES = ("integer", "bigint", "smallint")
 
 
@@ -210,7 +211,7 @@ def _pull_table(source: SourceReader, cursor, district: District, table: Landing
     if first_pull and changed is not None:
         changed, full_because = None, "the landing holds none of its rows"
     select = _select(source, district, table, columns, school_year, changed)
-    keys_read = 0
+    keys_read, rows = 0, 0  # rows: how many the district has (a full pull read them all)
     if first_pull:
         # Nothing of this district is here yet: straight into the landing. Its key constraints
         # refuse a NULL or duplicate key, which rolls the whole pull back.
@@ -226,10 +227,12 @@ def _pull_table(source: SourceReader, cursor, district: District, table: Landing
         updated = _apply_updates(cursor, district, table, landing, incoming, columns)
         inserted = _apply_inserts(cursor, district, table, landing, incoming, stored_sql)
         if changed is not None:
-            deleted, keys_read = _apply_vanished(source, cursor, district, table, landing, year, school_year)
+            deleted, keys_read, rows = _apply_vanished(source, cursor, district, table, landing, year, school_year)
         cursor.execute(sql.SQL("drop table {}").format(incoming))
     written = inserted + updated + deleted
-    analyzed = bool(written and (first_pull or written > ANALYZE_SHARE * max(read + keys_read, 1)))
+    if changed is None:
+        rows = read
+    analyzed = bool(written and (first_pull or written > ANALYZE_SHARE * max(rows, 1)))
     if analyzed:
         # Fresh statistics for the models that read this district next (autovacuum is later).
         cursor.execute(sql.SQL("analyze {}").format(sql.Identifier("landing", f"{table.name}__{district.code}")))
@@ -246,12 +249,12 @@ def _temporary(cursor, name: str, columns: sql.Composable, landing: sql.Composab
 
 
 def _apply_vanished(source: SourceReader, cursor, district: District, table: LandingTable, landing: sql.Composable,
-                    year: int | None, school_year: int) -> tuple[int, int]:
+                    year: int | None, school_year: int) -> tuple[int, int, int]:
     """Delete the landing rows (of the year) whose key is no longer at the district, after the
-    changed rows were applied; (rows deleted, keys read).
+    changed rows were applied; (rows deleted, keys read, rows the district has).
 
     The landing then holds every key the district has (the unchanged rows since the last pull,
-    the changed ones just now), so in a range of keys (KEY_BUCKET wide) where the district counts
+    the changed ones just now), so in a range of keys (2^KEY_BITS wide) where the district counts
     as many rows as the landing, the landing holds the same keys, and only the ranges that count
     differently need their keys read. A duplicate key at the district counts differently too,
     and is found among those keys. Keys that are not one integer column are all read.
@@ -262,10 +265,10 @@ def _apply_vanished(source: SourceReader, cursor, district: District, table: Lan
     by_range = len(table.key) == 1 and cursor.fetchone()[0] in _INTEGER_TYPES
     scoped = source.scoped(table, school_year)
     in_year = sql.SQL(" and landing.end_year = {}").format(sql.Literal(year)) if year is not None else sql.SQL("")
-    at_site, at_landing = sql.SQL(""), sql.SQL("")
+    at_site, ranges, in_ranges = sql.SQL(""), sql.SQL(""), sql.SQL("")
     if by_range:
-        site_range = sql.SQL("{}.{}::bigint / {}").format(sql.Identifier("row"), key, sql.Literal(KEY_BUCKET))
-        landing_range = sql.SQL("landing.{} / {}").format(key, sql.Literal(KEY_BUCKET))
+        site_range = sql.SQL("{}.{}::bigint >> {}").format(sql.Identifier("row"), key, sql.Literal(KEY_BITS))
+        landing_range = sql.SQL("landing.{} >> {}").format(key, sql.Literal(KEY_BITS))
         with source.conn.cursor() as site_cursor:
             site_cursor.execute(sql.SQL("select {}, count(*) from {} group by 1").format(site_range, scoped.rows))
             counted = dict(site_cursor.fetchall())
@@ -274,9 +277,12 @@ def _apply_vanished(source: SourceReader, cursor, district: District, table: Lan
         held = dict(cursor.fetchall())
         differing = sorted(r for r in counted.keys() | held.keys() if counted.get(r) != held.get(r))
         if not differing:
-            return 0, 0
+            return 0, 0, sum(counted.values())
         at_site = sql.SQL(" and {} = any({})").format(site_range, sql.Literal(differing))
-        at_landing = sql.SQL(" and {} = any({})").format(landing_range, sql.Literal(differing))
+        # Each range as bounds of the landing's key index, not an expression of every row.
+        ranges = sql.SQL(" using unnest({}::bigint[]) as range (start)").format(sql.Literal(differing))
+        in_ranges = sql.SQL(" and landing.{} between range.start << {} and (range.start << {}) + {}").format(
+            key, sql.Literal(KEY_BITS), sql.Literal(KEY_BITS), sql.Literal(2**KEY_BITS - 1))
     key_sql = sql.SQL(", ").join(map(sql.Identifier, table.key))
     present = _temporary(cursor, f"present_{table.name}", key_sql, landing)
     fields = sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier("row"), sql.Identifier(k)) for k in table.key)
@@ -285,12 +291,12 @@ def _apply_vanished(source: SourceReader, cursor, district: District, table: Lan
     _check_keys(cursor, district, table, present)
     cursor.execute(sql.SQL("analyze {}").format(present))
     cursor.execute(sql.SQL(
-        "delete from {} as landing where landing.district_id = %s{}{}"
+        "delete from {} as landing{} where landing.district_id = %s{}{}"
         " and not exists (select from {} as present where {})").format(
-        landing, in_year, at_landing, present, _key_match("present", "landing", table.key)), (district.code,))
+        landing, ranges, in_year, in_ranges, present, _key_match("present", "landing", table.key)), (district.code,))
     deleted = cursor.rowcount
     cursor.execute(sql.SQL("drop table {}").format(present))
-    return deleted, read
+    return deleted, read, sum(counted.values()) if by_range else read
 
 
 def _copy(source: SourceReader, cursor, select: sql.Composable, copy_in: sql.Composable) -> int:

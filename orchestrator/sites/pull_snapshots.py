@@ -59,7 +59,7 @@ def since(kept: Recorded | None, current: SiteSnapshot, source: str, columns: li
         return None, "too many transactions at the site since its last pull"
     if any(r is None or r.kind not in VERSIONED_KINDS for r in relations):
         return None, "a view at the site keeps no row versions"
-    return ChangedSince(kept.xmin % XID_WRAP, current.xmax - kept.xmin), None
+    return ChangedSince(kept.xmin % XID_WRAP), None
 
 
 def record(cursor, district: District, current: SiteSnapshot, pulled: list[tuple[str, int | None, list[str]]]) -> None:

@@ -27,9 +27,9 @@ _SITE_KINDS = (*_SCHEMA_KINDS, "v", "m")
 CONNECT_TIMEOUT = 15
 #: Relation kinds whose rows carry xmin, so that a pull can read only the rows changed since.
 VERSIONED_KINDS = ("r", "p", "m")
-#: xmin is a 32-bit transaction id that wraps around; PostgreSQL never lets two live ones be
-#: further apart than half of that.
-XID_WRAP, XID_HORIZON = 2**32, 2**31
+#: xmin is a 32-bit transaction id that wraps around; age() compares two within 2^31 of each
+#: other, and a changed-only pull wants a margin for the transactions since its snapshot.
+XID_WRAP, XID_HORIZON = 2**32, 2**30
 
 
 @dataclass
@@ -50,26 +50,25 @@ class SiteSnapshot:
 @dataclass(frozen=True)
 class ChangedSince:
     """Rows written (inserted or updated) by a transaction not older than a recorded snapshot's
-    xmin, as seen from a snapshot whose xmax is at most XID_HORIZON later.
+    xmin, read in a snapshot less than XID_HORIZON transactions later.
 
     Every transaction before the recorded xmin had ended when that snapshot was taken; anything
     at or after it may have committed later (in flight then, or started since). Testing xmin
     against the whole recorded snapshot (pg_visible_in_snapshot) would skip fewer rows but gets
     rows of subtransactions wrong (a snapshot lists only top-level transactions, and a PL/pgSQL
     exception block is a subtransaction), which could miss a change committed after the pull:
-    the xmin bound cannot. The 32-bit xmin is compared modulo 2^32 within the window [recorded
-    xmin, current xmax), which is exact as long as the window is shorter than XID_HORIZON (the
-    pull checks it); ids 0-2 (frozen, bootstrap) are old. A row frozen long ago whose raw xmin
-    falls in the window is read again: harmless, the pull writes only what differs.
+    the xmin bound cannot. xmin is 32 bits and wraps around; age() counts back from the reading
+    transaction modulo 2^32, so "no older than the recorded xmin" is age(xmin) <= age(recorded),
+    exact while the two are less than 2^31 apart (the pull checks it). Frozen and bootstrap ids
+    have the largest age: old. A row frozen long ago whose raw xmin happens to fall in the window
+    is read again: harmless, the pull writes only what differs.
     """
 
-    low: int  # the recorded xmin, modulo 2^32
-    span: int  # current xmax - recorded xmin
+    low: int  # the recorded xmin, modulo 2^32: the 32-bit id rows carry
 
     def condition(self, alias: sql.Identifier) -> sql.Composable:
-        xid = sql.SQL("{}.xmin::text::bigint").format(alias)
-        return sql.SQL("({} >= 3 and mod({} - {} + {}, {}) < {})").format(
-            xid, xid, sql.Literal(self.low), sql.Literal(XID_WRAP), sql.Literal(XID_WRAP), sql.Literal(self.span))
+        # The bound in a sub-select: computed once per statement, not per row.
+        return sql.SQL("age({}.xmin) <= (select age({}::xid))").format(alias, sql.Literal(str(self.low)))
 
 
 @dataclass(frozen=True)
