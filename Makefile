@@ -25,8 +25,9 @@ demo: install
 	@echo "The administrators' web page: run  resync web  and open http://127.0.0.1:8800/ in a browser;"
 	@echo "sign in as state_admin, abbott_admin or analyst (the embedded database accepts any password)."
 
+# One pytest worker per CPU (tests/conftest.py says how many; none with servers given from outside).
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 clean:
 	-$(BIN)/resync db stop

@@ -265,6 +265,52 @@ def demo_sites(site_server_url, monkeypatch):
         database.drop_database(site_server_url, url)
 
 
+# --- running in parallel (`make test`: pytest -n auto, each worker a process of its own) ------
+
+def _external_servers() -> bool:
+    return bool(_server_from_environment() or os.environ.get("RESYNC_TEST_SITE_URL"))
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: xdist's count (one worker per CPU), each worker with embedded servers of its
+    own; none (one process, as without -n) on servers given from outside, where the workers would
+    share roles (they are cluster-wide) and the demo's site databases (their names are fixed)."""
+    if _external_servers() and not os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return 0
+    return None
+
+
+#: The test files that take longest, longest first (measured on a loaded 2-core machine). With
+#: `--dist loadfile` a file runs on one worker, in collection order: these start first, so that the
+#: workers finish together rather than one waiting while the other runs a long file last.
+LONGEST_FIRST = ("test_verify.py", "test_readme.py", "test_state_models.py", "test_worker.py",
+                 "test_incremental_aggregation.py", "test_resync_cli.py", "test_pull.py",
+                 "test_report_command.py", "test_schedules.py", "test_web_browser.py", "test_web.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file keeps its order
+
+
+def pytest_sessionfinish(session):
+    """A worker hands its screenshot folders to the controller, which prints the summary."""
+    import browser_helpers
+
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["screenshot_folders"] = [str(folder) for folder in browser_helpers.SCREENSHOT_FOLDERS]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    import browser_helpers
+
+    output = getattr(node, "workeroutput", None) or {}
+    browser_helpers.SCREENSHOT_FOLDERS.extend(Path(f) for f in output.get("screenshot_folders", []))
+
+
 def pytest_terminal_summary(terminalreporter):
     """Name the folders of the screenshots the browser tests took (tests/browser_helpers.py)."""
     import browser_helpers
