@@ -52,6 +52,26 @@ def isolated_dbt_paths(tmp_path_factory):
             os.environ[key] = value
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_resync_home():
+    """RESYNC_HOME in a throwaway folder for the session, so that no test reaches the checkout's
+    .resync (a developer's demo state) through a database URL left unset; an embedded server that
+    something starts there anyway is stopped at the end. Tests that need a home of their own set it."""
+    if os.environ.get("RESYNC_HOME"):
+        yield None
+        return
+    # Under /tmp with open permissions: the server runs as an unprivileged user when we are root.
+    home = Path(tempfile.mkdtemp(prefix="resync-home-"))
+    home.chmod(0o755)
+    os.environ["RESYNC_HOME"] = str(home)
+    yield home
+    os.environ.pop("RESYNC_HOME", None)
+    for pgdata in (home / "pgdata", home / "sites" / "pgdata"):
+        if pgdata.exists():
+            database.stop_embedded(pgdata)
+    shutil.rmtree(home, ignore_errors=True)
+
+
 def _embedded_server(prefix: str):
     """A throwaway embedded server in a temporary folder; (url, pgdata)."""
     # Under /tmp with open permissions: the server runs as an unprivileged user when we are root.
