@@ -150,13 +150,15 @@ delete from {{ table }};
 delete from {{ table }}
 where end_year = {{ resync_school_year() }}
   and district_id in ({{ quoted | join(', ') }});
-insert into {{ table }} (district_id, end_year, watermark, through_date, mode, rows_deleted)
+{{ resync_rows_written_table() }}
+insert into {{ table }} (district_id, end_year, watermark, through_date, mode, rows_deleted, rows_written)
 select district.code, {{ resync_school_year() }}, run.watermark, run.through_date,
        {{ dbt.string_literal('incremental' if att_day_incremental_mode() else 'refresh') }},
-       deleted.row_count
+       deleted.row_count, coalesce(written.row_count, 0)
 from att_day_run_watermark as run
 cross join (values ({{ quoted | join('), (') }})) as district (code)
 -- No row when the table was (re)built rather than replaced into: nothing known was deleted.
 left join resync_rows_deleted as deleted on deleted.district_id = district.code
+left join resync_rows_written as written on written.district_id = district.code
 where run.watermark is not null;
 {% endmacro %}

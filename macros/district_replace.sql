@@ -101,10 +101,8 @@ where tombstone.{{ marker }}
   and old.end_year = {{ resync_school_year() }}
 {%- endcall %}
 
-insert into {{ target }} ({{ columns }})
-select {{ columns }}
-from {{ new_rows }} as new
-where not new.{{ marker }}
+{#- District by district, so that each district's rows written are counted. #}
+{{ resync_insert_district_rows(target, new_rows, columns, where='not ' ~ marker) }}
 {% endmacro %}
 
 

@@ -28,18 +28,34 @@
 {% endmacro %}
 
 
-{% macro resync_insert_district_rows(target, rows, columns) %}
-    {#- Per district in scope, insert its rows from the view `rows` into target (`columns`: a
-        quoted list, or none for all). Codes are sorted, like the locks. A replace deletes the
-        scope first (macros/district_replace.sql, which counts the rows deleted per district). -#}
+{% macro resync_insert_district_rows(target, rows, columns, where=none) %}
+    {#- Per district in scope, insert its rows from `rows` (a view or table) into target (`columns`: a
+        quoted list, or none for all; `where`: a further condition on the rows). Codes are
+        sorted, like the locks. A replace deletes the scope first (macros/district_replace.sql,
+        which counts the rows deleted per district). The rows each statement inserted go into
+        resync_rows_written: a run of several districts is one dbt statement, whose row count
+        would be the last district's only. -#}
+{{ resync_rows_written_table() }}
+do $resync_insert$
+declare
+    inserted bigint;
+begin
     {%- for code in resync_districts() %}
-        {%- set district = 'district_id = ' ~ dbt.string_literal(code) %}
-insert into {{ target }}{{ ' (' ~ columns ~ ')' if columns }}
-select {{ columns or '*' }}
-from {{ rows }}
-where {{ district }};
+    insert into {{ target }}{{ ' (' ~ columns ~ ')' if columns }}
+    select {{ columns or '*' }}
+    from {{ rows }}
+    where district_id = {{ dbt.string_literal(code) }}{{ ' and ' ~ where if where }};
+    get diagnostics inserted = row_count;
+    insert into resync_rows_written (district_id, row_count) values ({{ dbt.string_literal(code) }}, inserted);
     {%- endfor %}
+end $resync_insert$;
 {% endmacro %}
+
+
+{% macro resync_rows_written_table() %}
+    {#- The run's rows inserted per district (see resync_insert_district_rows), for this transaction only. -#}
+create temporary table if not exists resync_rows_written (district_id text, row_count bigint) on commit drop;
+{%- endmacro %}
 
 
 {% macro postgres__get_create_table_as_sql(temporary, relation, sql) %}

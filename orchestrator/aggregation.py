@@ -3,7 +3,8 @@
     result = aggregate()                      # every district, incremental: result.ok, .as_dict()
     result = aggregate(["01"], refresh=True)  # the Attendance Aggregation Refresh of district 01
 
-Each district runs in its own dbt invocation (its own transaction): a district that fails is
+The districts run in one dbt invocation per mode (the model computes each district in its own
+statement); when that run fails, each of its districts runs alone, so a district that fails is
 rolled back and reported, and the others still finish. A district is aggregated incrementally
 (only the student-days its sources changed since its watermark, see
 macros/att_day_watermark.sql) when it has a watermark for the school year; otherwise, or with
@@ -40,7 +41,9 @@ class DistrictAggregation:
     district_name: str
     mode: str  # incremental or refresh
     status: str  # success or error
-    rows_written: int | None  # rows (re)computed and written; None when the run failed
+    # Rows (re)computed and written; None when the run failed or could record no watermark (the
+    # run's counts are kept with it: see att_day_capture_watermark).
+    rows_written: int | None
     seconds: float
     # Rows the run deleted, those it wrote again included; None when failed or not known (a
     # first build or a run that could record no watermark).
@@ -94,12 +97,14 @@ def aggregate(
     url: str | None = None,
     on_district: Callable[[DistrictAggregation], None] | None = None,
     origin: sync_log.SyncOrigin | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> AggregationResult:
     """Aggregate the districts' attendance (all registered ones by default).
 
     Incremental unless `refresh`; a district never aggregated for the year is refreshed.
     Attendance counts through `through` (default yesterday: today's is still being taken).
-    `on_district` hears each district's result as soon as it is known. A district aggregated is
+    `on_district` hears each district's result as soon as it is known; `should_stop` (a cancel)
+    says not to run the districts of a failed run again one by one. A district aggregated is
     recorded for `resync freshness` as asked by `origin` (default: the current user).
     """
     url = url or database.database_url()
@@ -118,41 +123,73 @@ def aggregate(
     # incremental runs read only what changed, the refresh reads everything: the backstop).
     pulled = {p.district: p for p in pulls.pull(url, districts, pulls.tables_read([MODEL]), year,
                                                  changed_only=not refresh)}
-    for district in districts:
-        mode = REFRESH if refresh or district.code not in watermarks else INCREMENTAL
-        if not pulled[district.code].ok:
-            outcome = DistrictAggregation(
-                district=district.code, district_name=district.name, mode=mode, status=ERROR,
-                rows_written=None, seconds=pulled[district.code].seconds, error=pulled[district.code].error)
+
+    def report(*outcomes: DistrictAggregation) -> None:
+        # Every district of a run is heard, even when the listener stops the aggregation (raises)
+        # at the first one: they were all committed together.
+        stopped = None
+        for outcome in outcomes:
             result.districts.append(outcome)
             if on_district:
-                on_district(outcome)
-            continue
-        invocation = dbt_invoker.invoke([
-            "run", "--select", MODEL,
-            "--vars", dbt_invoker.vars_argument(
-                {"districts": [district.code], "school_year": year, "aggregation_mode": mode,
-                 "attendance_through": through.isoformat() if through else None}),
-        ], url=url)
-        node = next((n for n in invocation.nodes if n.model == MODEL), None)
-        succeeded = invocation.success and node is not None and node.status == SUCCESS
-        outcome = DistrictAggregation(
-            district=district.code, district_name=district.name, mode=mode,
-            status=SUCCESS if succeeded else ERROR,
-            rows_written=(node.rows_affected or 0) if succeeded else None,
-            seconds=node.seconds if node else invocation.seconds,
-            error=None if succeeded else _failure(invocation, node),
-        )
-        if succeeded:
-            with database.transaction(url) as conn:
-                outcome.watermark, outcome.rows_deleted = _last_run(conn, district.code, year)
-                sync_log.record(conn, origin, [sync_log.Synced(district.code, "AttDayAggregation", year,
-                                                                outcome.rows_written)])
-        result.districts.append(outcome)
-        if on_district:
-            on_district(outcome)
+                try:
+                    on_district(outcome)
+                except Exception as exc:  # re-raised below, once the run's districts are told
+                    stopped = stopped or exc
+        if stopped is not None:
+            raise stopped
+
+    by_mode: dict[str, list[registry.District]] = {}
+    for district in districts:
+        mode = REFRESH if refresh or district.code not in watermarks else INCREMENTAL
+        if pulled[district.code].ok:
+            by_mode.setdefault(mode, []).append(district)
+        else:
+            report(DistrictAggregation(
+                district=district.code, district_name=district.name, mode=mode, status=ERROR,
+                rows_written=None, seconds=pulled[district.code].seconds, error=pulled[district.code].error))
+    for mode, group in by_mode.items():
+        # Every district of a mode in one dbt run: the model computes each district in its own
+        # statement, so one run costs its rows plus one start-up, where a run per district paid
+        # dbt's start-up, compile and hooks again for each (most of a nightly run of a state).
+        # One transaction, though: when it fails, each district runs alone, so that the broken
+        # one fails alone and the others are aggregated.
+        outcomes = _run(group, mode, year, through, url, origin)
+        stopping = should_stop is not None and should_stop()  # a cancel ends the run: no retries
+        if len(group) > 1 and any(o.status != SUCCESS for o in outcomes) and not stopping:
+            outcomes = [_run([district], mode, year, through, url, origin)[0] for district in group]
+        report(*outcomes)
+    order = {d.code: n for n, d in enumerate(districts)}
+    result.districts.sort(key=lambda d: order[d.district])
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _run(districts: list[registry.District], mode: str, year: int, through: datetime.date | None, url: str,
+         origin: sync_log.SyncOrigin | None) -> list[DistrictAggregation]:
+    """One dbt run of the model for these districts in one mode: an outcome per district."""
+    invocation = dbt_invoker.invoke([
+        "run", "--select", MODEL,
+        "--vars", dbt_invoker.vars_argument(
+            {"districts": [d.code for d in districts], "school_year": year, "aggregation_mode": mode,
+             "attendance_through": through.isoformat() if through else None}),
+    ], url=url)
+    node = next((n for n in invocation.nodes if n.model == MODEL), None)
+    succeeded = invocation.success and node is not None and node.status == SUCCESS
+    seconds = node.seconds if node else invocation.seconds
+    if not succeeded:
+        error = _failure(invocation, node)
+        return [DistrictAggregation(district=d.code, district_name=d.name, mode=mode, status=ERROR,
+                                    rows_written=None, seconds=seconds, error=error) for d in districts]
+    outcomes = []
+    with database.transaction(url) as conn:
+        for district in districts:
+            watermark, rows_deleted, rows_written = _last_run(conn, district.code, year)
+            outcomes.append(DistrictAggregation(
+                district=district.code, district_name=district.name, mode=mode, status=SUCCESS,
+                rows_written=rows_written, seconds=seconds, rows_deleted=rows_deleted, watermark=watermark))
+        sync_log.record(conn, origin, [sync_log.Synced(o.district, "AttDayAggregation", year, o.rows_written)
+                                       for o in outcomes])
+    return outcomes
 
 
 def check_through(through: datetime.date, year: int, today: datetime.date | None = None) -> None:
@@ -192,9 +229,9 @@ def _watermarks(conn, codes: list[str], year: int) -> dict[str, str]:
     return {code: watermark.isoformat() for code, watermark in rows}
 
 
-def _last_run(conn, code: str, year: int) -> tuple[str | None, int | None]:
-    """The district's watermark and the rows its last run deleted (None, None without a row)."""
+def _last_run(conn, code: str, year: int) -> tuple[str | None, int | None, int | None]:
+    """The district's watermark and the rows its last run deleted and wrote (Nones without a row)."""
     row = conn.execute(sa.text(
-        f'select watermark, rows_deleted from "{settings.TOOL_SCHEMA}".aggregation_watermark'
+        f'select watermark, rows_deleted, rows_written from "{settings.TOOL_SCHEMA}".aggregation_watermark'
         " where end_year = :year and district_id = :code"), {"year": year, "code": code}).one_or_none()
-    return (row.watermark.isoformat(), row.rows_deleted) if row else (None, None)
+    return (row.watermark.isoformat(), row.rows_deleted, row.rows_written) if row else (None, None, None)

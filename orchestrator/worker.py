@@ -570,12 +570,13 @@ class _AggregationTarget(_Target):
             finished.append(outcome.as_dict())
             progress({"message": f"district {outcome.district}: {outcome.status} ({outcome.mode})",
                       "district": outcome.district, "status": outcome.status})
-            if should_stop():  # between two districts' dbt runs: stop cleanly, no session to end
+            if should_stop():  # between two dbt runs: stop cleanly, no session to end
                 raise _StopBetweenSteps()
 
         try:
             result = aggregation.aggregate(district_codes=self.districts, refresh=self.refresh, url=self.url,
-                                           on_district=on_district, origin=self.origin)
+                                           on_district=on_district, origin=self.origin,
+                                           should_stop=should_stop)
         except _StopBetweenSteps:
             return requests.CANCELLED, {"districts": finished}, None
         return (requests.SUCCEEDED if result.ok else requests.FAILED), result.as_dict(), result.error

@@ -289,3 +289,68 @@ def test_a_plain_dbt_run_refuses_such_a_date_too(hand_made_url):
         assert "attendance_through must lie between the school year's first day, 2023-07-01, and yesterday" \
             in invocation.error
     assert state_rows(hand_made_url, hand_made.SCHOOL_YEAR) == rows
+
+
+# --- every district in one dbt run ---------------------------------------------------------------
+
+def _district_counts(url: str, year: int) -> dict[str, int]:
+    with database.transaction(url) as conn:
+        return dict(conn.execute(sa.text(
+            "select district_id, count(*) from state.att_day_aggregation where end_year = :y group by 1"),
+            {"y": year}).all())
+
+
+def _counting_dbt_runs(monkeypatch) -> list[list[str]]:
+    """The districts of each dbt run the aggregation makes (the real dbt runs them)."""
+    runs, real = [], dbt_invoker.invoke
+
+    def invoke(args, **kwargs):
+        if args[0] == "run":
+            runs.append(json.loads(args[args.index("--vars") + 1])["districts"])
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(dbt_invoker, "invoke", invoke)
+    return runs
+
+
+def test_every_district_is_aggregated_in_one_run_with_its_own_counts(generated_url, monkeypatch):
+    runs = _counting_dbt_runs(monkeypatch)
+    first = aggregation.aggregate(school_year=gd.SCHOOL_YEAR)
+    assert first.ok, first.error
+    assert runs == [["01", "02", "03"]]
+    counts = _district_counts(generated_url, gd.SCHOOL_YEAR)
+    # Each district's own rows written, not the run's last statement's.
+    assert {d.district: d.rows_written for d in first.districts} == counts
+    assert len(set(counts.values())) == 3
+
+    districts = [registry.District(code, name, schema) for code, name, schema in gd.DISTRICTS]
+    demo_data.apply_changes(generated_url, districts, days=1, seed=7)
+    runs.clear()
+    later = aggregation.aggregate(school_year=gd.SCHOOL_YEAR)
+    assert later.ok, later.error
+    assert runs == [["01", "02", "03"]]
+    assert [d.mode for d in later.districts] == ["incremental"] * 3
+    assert all(0 < d.rows_written < counts[d.district] for d in later.districts)
+    assert state_rows(generated_url, gd.SCHOOL_YEAR) == refresh_rows(generated_url, gd.SCHOOL_YEAR)
+
+
+def test_a_district_that_breaks_the_run_fails_alone(generated_url, monkeypatch):
+    assert aggregation.aggregate(school_year=gd.SCHOOL_YEAR).ok
+    before = _district_counts(generated_url, gd.SCHOOL_YEAR)
+    # District 02's rows are refused by the state table (its pull and its SQL work).
+    _execute(generated_url, "alter table state.att_day_aggregation add constraint no_02 check (district_id <> '02')"
+                            " not valid")
+    _execute(generated_url, "update resync.aggregation_watermark set watermark = watermark - interval '1 day'")
+    kept = watermark(generated_url, "02", gd.SCHOOL_YEAR)
+    runs = _counting_dbt_runs(monkeypatch)
+    heard = []
+    result = aggregation.aggregate(refresh=True, school_year=gd.SCHOOL_YEAR, on_district=heard.append)
+    # The run of the three failed as a whole, then each district ran alone.
+    assert runs == [["01", "02", "03"], ["01"], ["02"], ["03"]]
+    assert {d.district: d.status for d in result.districts} == {"01": "success", "02": "error", "03": "success"}
+    assert [d.district for d in heard] == ["01", "02", "03"]
+    assert "no_02" in result.error and result.error.startswith("district 02:")
+    # 02 kept its watermark (its run was rolled back); 01 and 03 moved on.
+    assert watermark(generated_url, "02", gd.SCHOOL_YEAR) == kept
+    assert watermark(generated_url, "01", gd.SCHOOL_YEAR) > kept and watermark(generated_url, "03", gd.SCHOOL_YEAR) > kept
+    assert _district_counts(generated_url, gd.SCHOOL_YEAR) == before
