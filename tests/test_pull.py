@@ -140,7 +140,10 @@ def test_a_pull_with_no_change_at_the_site_writes_nothing(two_sites):
                                  " from landing.attendance where district_id = '01'")
     [again] = pulls.pull(url, districts, tables, SCHOOL_YEAR)
     assert again.ok and again.written == 0
-    assert sum(t.rows_read for t in again.tables) == sum(t.rows_read for t in first.tables)
+    # Every row compared, by a checksum per segment at each end: none had to cross.
+    assert sum(t.rows_read for t in again.tables) == 0
+    assert all(t.segments_read == 0 for t in again.tables)
+    assert sum(t.segments_compared for t in again.tables) > len(again.tables)
     assert state_query(url, "select count(*), md5(string_agg(ctid::text || xmin::text, ',' order by ctid))"
                             " from landing.attendance where district_id = '01'") == locations
     assert state_query(url, "select count(*) from landing.delete_log")[0][0] == 0
@@ -232,7 +235,7 @@ def test_a_pull_killed_mid_way_changes_nothing(two_sites, tmp_path):
         districts = registry.resolve(conn, ["01"])
     pulls.pull(url, districts, pulls.tables_for_objects([]), SCHOOL_YEAR)
     site_execute(two_sites, "01", "update school set name = name || ' (renamed)'",
-                 "update attendance set status = 'T' where status = 'A'")
+                 "update attendance set status = 'T' where status = 'A'", "update term set name = name || ' (renamed)'")
     landing = landing_checksums(url, "01")
     snapshots = state_query(url, "select table_name, snapshot::text from resync.pull_snapshot order by 1")
     code = (f"from orchestrator import database, registry; from orchestrator.sites import pulls\n"
@@ -353,3 +356,47 @@ def test_dbt_source_freshness_reports_each_landing_table_by_its_last_pull(two_si
     pulls.pull(url, districts, ["attendance_excuse"], SCHOOL_YEAR)
     after = {n.unique_id.rsplit(".", 1)[-1]: n.status for n in dbt_invoker.invoke(["source", "freshness"], url=url).nodes}
     assert after["attendance_excuse"] == "success" and after["attendance"] == "warn"
+
+
+def _attendance(url: str, code: str) -> list[tuple]:
+    return state_query(url, "select attendance_id, date, status, comments from landing.attendance"
+                            " where district_id = :c order by attendance_id", c=code)
+
+
+def test_a_full_pull_compares_every_row_and_reads_only_the_segments_that_differ(two_sites):
+    url = two_sites.state_url
+    with database.transaction(url) as conn:
+        districts = registry.resolve(conn, ["01"])
+    pulls.pull(url, districts, ["attendance"], SCHOOL_YEAR)
+    at_site = _attendance(url, "01")
+    # Written at the state by other means (no site change, so nothing a changed-only pull reads).
+    state_query(url, "update landing.attendance set comments = 'tampered' where district_id = '01'"
+                     " and attendance_id = (select min(attendance_id) from landing.attendance) returning 1")
+    [outcome] = pulls.pull(url, districts, ["attendance"], SCHOOL_YEAR)
+    assert outcome.ok, outcome.error
+    [attendance] = outcome.tables
+    assert (attendance.updated, attendance.inserted, attendance.deleted) == (1, 0, 0)
+    # The one month of the calendar that differs was read row by row; the others were compared
+    # by their count and checksum.
+    assert attendance.segments_compared > 3 and attendance.segments_read == 1
+    assert 0 < attendance.rows_read < len(at_site) / 3
+    assert _attendance(url, "01") == at_site
+
+
+def test_a_key_held_twice_at_the_site_is_refused_even_when_one_copy_is_in_an_equal_segment(two_sites):
+    url = two_sites.state_url
+    with database.transaction(url) as conn:
+        districts = registry.resolve(conn, ["01"])
+    pulls.pull(url, districts, ["attendance"], SCHOOL_YEAR)
+    landing = landing_checksums(url, "01")
+    # The copy is dated a month later: the original's month still checksums equal.
+    site_execute(two_sites, "01", "alter table attendance drop constraint attendance_pkey cascade",
+                 "create temporary table copy as select * from attendance"
+                 " where attendance_id = (select min(attendance_id) from attendance)",
+                 "update copy set date = date + 31",
+                 "insert into attendance select * from copy")
+    [outcome] = pulls.pull(url, districts, ["attendance"], SCHOOL_YEAR)
+    assert not outcome.ok
+    assert outcome.error.startswith("District 01 (Abbott): table attendance has more than one row with"
+                                    " attendance_id"), outcome.error
+    assert landing_checksums(url, "01") == landing

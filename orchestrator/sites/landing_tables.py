@@ -54,3 +54,12 @@ def source_columns(cursor, table: LandingTable) -> list[str]:
         " and not attisdropped order by attnum", (f"landing.{table.name}",))
     skip = {DISTRICT_COLUMN, STAMP_COLUMN} | ({YEAR_COLUMN} if table.derives_year else set())
     return [name for (name,) in cursor.fetchall() if name not in skip]
+
+
+def typed_source_columns(cursor, table: LandingTable) -> list[tuple[str, str]]:
+    """(name, type) of the landing table's columns that come from the district, in table order."""
+    wanted = source_columns(cursor, table)
+    cursor.execute("select attname, format_type(atttypid, atttypmod) from pg_attribute"
+                   " where attrelid = %s::regclass and attnum > 0 and not attisdropped", (f"landing.{table.name}",))
+    types = dict(cursor.fetchall())
+    return [(name, types[name]) for name in wanted]

@@ -35,8 +35,9 @@ from psycopg import sql
 from .. import database, settings
 from ..errors import ResyncError
 from ..registry import District
-from . import pull_snapshots
-from .landing_tables import YEAR_COLUMN, LandingTable, source_columns
+from ..segments import checksums, in_segments, set_datestyle
+from . import landing_sides, pull_snapshots
+from .landing_tables import YEAR_COLUMN, LandingTable, source_columns, typed_source_columns
 from .reader import ChangedSince, SourceReader
 
 #: Districts pulled at once by pull_districts: the work is mostly waiting on two servers.
@@ -63,6 +64,10 @@ class TablePull:
     changed_only: bool = False  # only rows changed since the last pull were read (and every key)
     keys_read: int = 0  # keys read to find deletes (changed-only)
     full_because: str | None = None  # why a changed-only pull was asked for and a full one done
+    # A full re-pull: segments compared by count and checksum, and those read row by row (None
+    # for a first or a changed-only pull).
+    segments_compared: int | None = None
+    segments_read: int | None = None
 
     @property
     def written(self) -> int:
@@ -184,16 +189,20 @@ def pull_district(state_url: str, district: District, tables: list[LandingTable]
 
 
 def _select(source: SourceReader, district: District, table: LandingTable, columns: list[str],
-            school_year: int, changed: ChangedSince | None = None) -> sql.Composable:
+            school_year: int, changed: ChangedSince | None = None,
+            within: sql.Composable | None = None) -> sql.Composable:
     """SELECT of the district's rows as the landing stores them: district_id first, end_year last
     where the pull derives it. Year-scoped tables are joined along their path to the calendar.
-    With `changed`, only the rows changed since."""
+    With `changed`, only the rows changed since; with `within`, only the rows it holds for
+    (a condition on the table aliased "row")."""
     row = sql.Identifier("row")
     fields = [sql.Literal(district.code)] + [sql.SQL("{}.{}").format(row, sql.Identifier(c)) for c in columns]
     scoped = source.scoped(table, school_year, changed)
     if table.derives_year:
         fields.append(scoped.year)
-    return sql.SQL("select {} from {}").format(sql.SQL(", ").join(fields), scoped.rows)
+    return sql.SQL("select {} from {}{}").format(
+        sql.SQL(", ").join(fields), scoped.rows,
+        sql.SQL(" and ({})").format(within) if within is not None else sql.SQL(""))
 
 
 def _pull_table(source: SourceReader, cursor, district: District, table: LandingTable, columns: list[str],
@@ -210,34 +219,104 @@ def _pull_table(source: SourceReader, cursor, district: District, table: Landing
     first_pull = cursor.fetchone()[0]
     if first_pull and changed is not None:
         changed, full_because = None, "the landing holds none of its rows"
-    select = _select(source, district, table, columns, school_year, changed)
     keys_read, rows = 0, 0  # rows: how many the district has (a full pull read them all)
+    segments = None  # a full re-pull: (segments compared, segments read)
     if first_pull:
         # Nothing of this district is here yet: straight into the landing. Its key constraints
         # refuse a NULL or duplicate key, which rolls the whole pull back.
+        select = _select(source, district, table, columns, school_year, changed)
         read = _copy(source, cursor, select, sql.SQL("copy {} ({}) from stdin").format(landing, stored_sql))
         inserted, updated, deleted = read, 0, 0
+        rows = read
+    elif changed is None:
+        read, inserted, updated, deleted, rows, segments = _pull_differing_segments(
+            source, cursor, district, table, columns, school_year, landing, stored_sql)
     else:
         incoming = _temporary(cursor, f"incoming_{table.name}", stored_sql, landing)
+        select = _select(source, district, table, columns, school_year, changed)
         read = _copy(source, cursor, select, sql.SQL("copy {} ({}) from stdin").format(incoming, stored_sql))
         _check_keys(cursor, district, table, incoming)
         cursor.execute(sql.SQL("analyze {}").format(incoming))
-        if changed is None:
-            deleted = _apply_deletes(cursor, district, table, landing, incoming, year)
         updated = _apply_updates(cursor, district, table, landing, incoming, columns)
         inserted = _apply_inserts(cursor, district, table, landing, incoming, stored_sql)
-        if changed is not None:
-            deleted, keys_read, rows = _apply_vanished(source, cursor, district, table, landing, year, school_year)
+        deleted, keys_read, rows = _apply_vanished(source, cursor, district, table, landing, year, school_year)
         cursor.execute(sql.SQL("drop table {}").format(incoming))
     written = inserted + updated + deleted
-    if changed is None:
-        rows = read
     analyzed = bool(written and (first_pull or written > ANALYZE_SHARE * max(rows, 1)))
     if analyzed:
         # Fresh statistics for the models that read this district next (autovacuum is later).
         cursor.execute(sql.SQL("analyze {}").format(sql.Identifier("landing", f"{table.name}__{district.code}")))
     return TablePull(table.name, year, read, inserted, updated, deleted, round(time.perf_counter() - started, 3),
-                     analyzed, changed is not None, keys_read, full_because)
+                     analyzed, changed is not None, keys_read, full_because,
+                     *(segments or (None, None)))
+
+
+def _pull_differing_segments(source: SourceReader, cursor, district: District, table: LandingTable,
+                             columns: list[str], school_year: int, landing: sql.Composable,
+                             stored_sql: sql.Composable) -> tuple[int, int, int, int, int, tuple[int, int]]:
+    """A full re-pull that reads only the segments in which the district and the landing differ:
+    (rows read, inserted, updated, deleted, rows the district has, (segments compared, read)).
+
+    Every row is still compared, by a count and a checksum per segment computed where the rows
+    are (orchestrator.segments, as `resync verify` does; only one row per segment crosses), so
+    this is the backstop a full pull is (a landing written by other means, a district restored to
+    an earlier point in time), at the cost of reading both sides where a changed-only pull reads
+    the changed rows. In the segments that differ, the rows are applied as a full pull applies
+    them: vanished keys deleted, changed rows updated, new keys inserted.
+
+    A key the district holds twice shows as a segment that differs, and is refused when both rows
+    are in segments read; when the other one sits in an equal segment, the landing ends with fewer
+    rows than the district has, and the table is then read and checked in full.
+    """
+    year = int(school_year) if table.year_scoped else None
+    with source.conn.cursor() as site_cursor:
+        set_datestyle(site_cursor)
+        set_datestyle(cursor)
+        shape, at_site, in_landing = landing_sides.of(source, site_cursor, cursor, table,
+                                                      typed_source_columns(cursor, table), school_year)
+        # Both ends at once: they are two servers (or two sessions of one), and the largest
+        # district's pull is what a sync of every district waits for last.
+        with ThreadPoolExecutor(max_workers=1) as site_side:
+            at_site_checksums = site_side.submit(checksums, shape, at_site)
+            held = checksums(shape, in_landing)
+            at_district = at_site_checksums.result()
+    compared = sorted(at_district.keys() | held.keys())
+    differing = [s for s in compared if at_district.get(s) != held.get(s)]
+    rows = sum(count for count, _ in at_district.values())
+    if not differing:
+        return 0, 0, 0, 0, rows, (len(compared), 0)
+    read, inserted, updated, deleted = _pull_rows(
+        source, cursor, district, table, columns, school_year, landing, stored_sql,
+        _select(source, district, table, columns, school_year, within=in_segments(shape, differing, "row")),
+        sql.SQL(" and {}").format(in_segments(shape, differing, "landing")))
+    in_scope = sql.SQL(" and landing.end_year = {}").format(sql.Literal(year)) if year is not None else sql.SQL("")
+    cursor.execute(sql.SQL("select count(*) from {} as landing where landing.district_id = %s{}").format(
+        landing, in_scope), (district.code,))
+    if cursor.fetchone()[0] != rows:  # a key held twice at the district, one copy not read
+        again = _pull_rows(source, cursor, district, table, columns, school_year, landing, stored_sql,
+                           _select(source, district, table, columns, school_year), sql.SQL(""))
+        read, inserted, updated, deleted = (read + again[0], inserted + again[1], updated + again[2],
+                                            deleted + again[3])
+        differing = compared
+    return read, inserted, updated, deleted, rows, (len(compared), len(differing))
+
+
+def _pull_rows(source: SourceReader, cursor, district: District, table: LandingTable, columns: list[str],
+               school_year: int, landing: sql.Composable, stored_sql: sql.Composable, select: sql.Composable,
+               deletable: sql.Composable) -> tuple[int, int, int, int]:
+    """The rows `select` reads at the district applied to the landing, where the landing rows
+    of the school year (and `deletable`, a condition on them aliased "landing") whose key was not
+    read are deleted: (rows read, inserted, updated, deleted)."""
+    year = int(school_year) if table.year_scoped else None
+    incoming = _temporary(cursor, f"incoming_{table.name}", stored_sql, landing)
+    read = _copy(source, cursor, select, sql.SQL("copy {} ({}) from stdin").format(incoming, stored_sql))
+    _check_keys(cursor, district, table, incoming)
+    cursor.execute(sql.SQL("analyze {}").format(incoming))
+    deleted = _apply_deletes(cursor, district, table, landing, incoming, year, deletable)
+    updated = _apply_updates(cursor, district, table, landing, incoming, columns)
+    inserted = _apply_inserts(cursor, district, table, landing, incoming, stored_sql)
+    cursor.execute(sql.SQL("drop table {}").format(incoming))
+    return read, inserted, updated, deleted
 
 
 def _temporary(cursor, name: str, columns: sql.Composable, landing: sql.Composable) -> sql.Identifier:
@@ -334,12 +413,12 @@ def _check_keys(cursor, district: District, table: LandingTable, incoming: sql.C
             f" {', '.join(table.key)} {', '.join(map(str, duplicate))}, so nothing was pulled.")
 
 
-def _apply_deletes(cursor, district, table, landing, incoming, year) -> int:
+def _apply_deletes(cursor, district, table, landing, incoming, year, deletable=sql.SQL("")) -> int:
     scope = sql.SQL(" and landing.end_year = {}").format(sql.Literal(year)) if year is not None else sql.SQL("")
     cursor.execute(sql.SQL(
-        "delete from {} as landing where landing.district_id = %s{}"
+        "delete from {} as landing where landing.district_id = %s{}{}"
         " and not exists (select from {} as incoming where {})").format(
-        landing, scope, incoming, _key_match("incoming", "landing", table.key)), (district.code,))
+        landing, scope, deletable, incoming, _key_match("incoming", "landing", table.key)), (district.code,))
     return cursor.rowcount
 
 

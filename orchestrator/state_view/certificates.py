@@ -21,7 +21,7 @@ import json
 from datetime import date, datetime
 
 from .. import database, settings
-from .segments import Shape, Side, checksums
+from ..segments import Shape, Side, checksums
 
 _T = f'"{settings.TOOL_SCHEMA}"'
 

@@ -36,10 +36,10 @@ from .. import database, dbt_invoker, migrations, registry, rights, settings
 from ..catalog import CampusObject
 from ..errors import ResyncError
 from ..school_year import school_year_label
-from ..sites import landing_tables, pulls
+from ..sites import landing_sides, landing_tables, pulls
 from ..sites.reader import SourceReader
 from . import certificates, selection
-from .segments import Comparison, Shape, Side, compare, set_datestyle
+from ..segments import Comparison, Shape, Side, compare, set_datestyle
 
 _T = f'"{settings.TOOL_SCHEMA}"'
 AGGREGATION = "att_day_aggregation"
@@ -201,7 +201,7 @@ def _verify_district(url: str, district: registry.District, objects: list[Campus
             cursor.execute("set local enable_nestloop = off")
             with SourceReader(district, url) as source, source.conn.cursor() as site:
                 set_datestyle(site)
-                columns = {t: _landing_columns(cursor, declared[t]) for t in tables}
+                columns = {t: landing_tables.typed_source_columns(cursor, declared[t]) for t in tables}
                 source.check_readable([declared[t] for t in tables], {t: [n for n, _ in c] for t, c in columns.items()})
                 for name in tables:
                     check.tables[name] = _compare_table(source, site, cursor, district, declared[name],
@@ -231,13 +231,6 @@ def _verify_district(url: str, district: registry.District, objects: list[Campus
     return check
 
 
-def _landing_columns(cursor, table: landing_tables.LandingTable) -> list[tuple[str, str]]:
-    """(name, type) of the landing table's columns that come from the district, in table order."""
-    wanted = landing_tables.source_columns(cursor, table)
-    types = dict(_columns(cursor, "landing", table.name))
-    return [(name, types[name]) for name in wanted]
-
-
 def _columns(cursor, schema: str, table: str) -> list[tuple[str, str]]:
     cursor.execute(
         "select attname, format_type(atttypid, atttypmod) from pg_attribute"
@@ -249,12 +242,7 @@ def _columns(cursor, schema: str, table: str) -> list[tuple[str, str]]:
 def _compare_table(source: SourceReader, site, cursor, district: registry.District,
                    table: landing_tables.LandingTable, columns: list[tuple[str, str]], year: int,
                    row_by_row: bool) -> Comparison:
-    shape = Shape.of(table.key, columns)
-    at_site = Side(source.scoped(table, year).rows, site)
-    condition = sql.SQL('"row".district_id = {}').format(sql.Literal(district.code))
-    if table.year_scoped:
-        condition = sql.SQL('{} and "row".end_year = {}').format(condition, sql.Literal(year))
-    in_landing = Side(sql.SQL('{} as "row" where {}').format(sql.Identifier("landing", table.name), condition), cursor)
+    shape, at_site, in_landing = landing_sides.of(source, site, cursor, table, columns, year)
     return compare(table.name, "site", shape, at_site, in_landing, cursor, row_by_row=row_by_row)
 
 

@@ -113,8 +113,8 @@ def set_datestyle(cursor) -> None:
     cursor.execute(sql.SQL("set local datestyle = {}").format(sql.Literal(DATESTYLE)))
 
 
-def _segment_expressions(shape: Shape) -> list[sql.Composable]:
-    row = sql.Identifier("row")
+def _segment_expressions(shape: Shape, alias: str = "row") -> list[sql.Composable]:
+    row = sql.Identifier(alias)
     found = []
     for segment in shape.segments:
         if segment == "calendar":
@@ -152,6 +152,20 @@ def checksums(shape: Shape, side: Side) -> dict[tuple, tuple[int, int]]:
         rows=_normalized(shape, side)))
     width = len(names)
     return {tuple(r[:width]): (int(r[width]), int(r[width + 1] or 0)) for r in side.cursor.fetchall()}
+
+
+def in_segments(shape: Shape, segments: list[tuple], alias: str) -> sql.Composable:
+    """A condition that holds for the rows of table alias `alias` (its own columns, as stored) in
+    these segments."""
+    if not shape.segments:  # one segment, the whole table
+        return sql.SQL("true") if segments else sql.SQL("false")
+    if not segments:
+        return sql.SQL("false")
+    # IN a sub-select of VALUES, which PostgreSQL hashes: a list of thousands of segments costs a
+    # hash probe per row, not a comparison with each.
+    values = sql.SQL(", ").join(sql.SQL("({})").format(sql.SQL(", ").join(map(sql.Literal, s))) for s in segments)
+    return sql.SQL("({}) in (select * from (values {}) as segment)").format(
+        sql.SQL(", ").join(_segment_expressions(shape, alias)), values)
 
 
 def _in_segments(shape: Shape, segments: list[tuple]) -> sql.Composable:
