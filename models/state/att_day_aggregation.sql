@@ -91,7 +91,7 @@ roster as not materialized (select * from {{ ref('stg_roster') }}),
 attendance as not materialized (select * from {{ ref('stg_attendance') }}),
 attendance_code as not materialized (select * from {{ ref('stg_attendance_excuse') }}),
 -- Only the incremental mode reads it (PostgreSQL skips a CTE nobody reads).
-delete_log as not materialized (select * from {{ ref('stg_delete_log') }}),
+delete_log as not materialized (select * from {{ ref('stg_delete_log') }}){{ ',' if incremental }}
 {%- if incremental %}
 
 section_calendar as not materialized (
@@ -225,7 +225,7 @@ affected_key as (
              and whole.calendar_id = student_day.calendar_id
              and whole.person_id = student_day.person_id
        )
-),
+)
 {%- endif %}
 
 {#-
@@ -233,7 +233,11 @@ affected_key as (
     over that district's sources alone: each chain is planned with the district's own statistics,
     its district_id is a constant rather than a join key, and the cost of a run grows with the
     districts' rows, not with the square of them. The replace strategy runs one statement per
-    district over these chains (macros/district_replace.sql).
+    district over these chains (macros/district_replace.sql). Each chain is the WITH of its own
+    UNION ALL branch, under a select whose district_id is a constant: a statement for one
+    district prunes the other branches before planning them. As CTEs of the model's one WITH,
+    every chain's materialized CTEs were planned by every statement: 0.58 s a statement for 17
+    districts (0.013 s for one), paid 17 times a run.
 
     A chain avoids what made this model slow at scale: expanding every student-day into its
     scheduled periods (about five each) and grouping them back. A student's roster is cut into
@@ -247,8 +251,11 @@ affected_key as (
 {%- for code in codes %}
 {%- set d = 'd' ~ loop.index ~ '_' %}
 {%- set district = dbt.string_literal(code) if code is not none else 'null::text' %}
-
+{{ 'union all' if not loop.first }}
 -- District {{ code }}.
+select {{ district }}::text as district_id, {{ d }}rows.*
+from (
+with
 {%- for source in ['calendar', 'grade_level', 'enrollment', 'day', 'period', 'term', 'course', 'section',
                    'placement', 'roster', 'attendance', 'attendance_code']
                   + (['affected_key'] if incremental else []) %}
@@ -498,13 +505,8 @@ affected_key as (
      and attendance.calendar_id = day.calendar_id
      and attendance.date = day.date
      and attendance.period_schedule_id = day.period_schedule_id
-){{ ',' if not loop.last }}
-{%- endfor %}
-
-{% for code in codes %}
-{%- set d = 'd' ~ loop.index ~ '_' %}
-select {{ dbt.string_literal(code) if code is not none else 'null::text' }}::text as district_id,
-       person_id,
+)
+select person_id,
        calendar_id,
        date,
        end_year,
@@ -528,9 +530,7 @@ select {{ dbt.string_literal(code) if code is not none else 'null::text' }}::tex
        end as absence_fraction_approx,
        1 as membership
 from {{ d }}day_total
-{%- if not loop.last %}
-union all
-{%- endif %}
+) as {{ d }}rows
 {%- endfor %}
 {%- if incremental %}
 union all
