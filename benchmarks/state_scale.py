@@ -17,7 +17,10 @@ tables' and indexes' sizes after the first and after the last weekly sync (bloat
 tables and the load average, and drops the database.
 
     .venv/bin/python benchmarks/state_scale.py --scale 0.1
-    .venv/bin/python benchmarks/state_scale.py            # the full state: hours on 2 cores
+    .venv/bin/python benchmarks/state_scale.py --idle-below 1.5   # the full state: about 1.5 hours on 2 cores
+
+--idle-below LOAD waits before each timed step for the machine to settle (the load at each
+step's start is printed).
 """
 
 from __future__ import annotations
@@ -98,8 +101,25 @@ class DatabaseMemory:
         self._thread.join()
 
 
-def _resync(url: str, args: list[str], memory: DatabaseMemory) -> dict:
-    """Run one `resync` command in its own process: seconds and peak memory."""
+#: --idle-below: before each timed step, wait (at most this long) for the load average to fall.
+IDLE_WAIT_SECONDS = 900
+
+
+def _wait_for_idle(below: float | None) -> None:
+    """Let the machine settle before a timed step: until the 1-minute load average is under
+    `below` (the previous step's own work takes about half a minute to fade from it)."""
+    if below is None:
+        return
+    deadline = time.monotonic() + IDLE_WAIT_SECONDS
+    while os.getloadavg()[0] >= below and time.monotonic() < deadline:
+        time.sleep(5)
+
+
+def _resync(url: str, args: list[str], memory: DatabaseMemory, idle_below: float | None = None) -> dict:
+    """Run one `resync` command in its own process: seconds, peak memory and the load average
+    when it started."""
+    _wait_for_idle(idle_below)
+    load = os.getloadavg()[0]
     env = {**os.environ, "RESYNC_DATABASE_URL": url}
     with memory:
         started = time.perf_counter()
@@ -111,7 +131,8 @@ def _resync(url: str, args: list[str], memory: DatabaseMemory) -> dict:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"`resync {' '.join(args)}` failed:\n{output}")
-    return {"seconds": seconds, "resync_mb": usage.ru_maxrss / 1024, "database_mb": memory.peak_kb / 1024}
+    return {"seconds": seconds, "resync_mb": usage.ru_maxrss / 1024, "database_mb": memory.peak_kb / 1024,
+            "load": load}
 
 
 def _sizes(url: str) -> tuple[int, int, int]:
@@ -154,6 +175,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="a fraction of the state's students")
     parser.add_argument("--weeks", type=int, default=4, help="weekly syncs in a row")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--idle-below", type=float, default=None, metavar="LOAD",
+                        help="before each timed step, wait (up to 15 minutes) for the 1-minute load average"
+                             " to fall below LOAD")
     args = parser.parse_args()
     districts = _districts(args.scale)
     load_before = os.getloadavg()[0]
@@ -182,16 +206,18 @@ def main() -> None:
             if week > 1:
                 _resync(url, ["demo", "change", "--days", "5", "--seed", str(args.seed + week)], memory)
                 database.autocommit(url, "vacuum")
-            result = _resync(url, ["run", *[a for c in codes for a in ("-d", c)], *run_args], memory)
+            result = _resync(url, ["run", *[a for c in codes for a in ("-d", c)], *run_args], memory,
+                             args.idle_below)
             steps.append((f"weekly sync {week}" + (" (creates the tables)" if week == 1 else ""), result))
             if week in (1, args.weeks):
                 sizes[week] = _sizes(url)
         largest = max(districts, key=lambda d: d[2])
         steps.append((f"one district's resync, every object ({largest[1]}, {largest[2]:,} students)",
-                      _resync(url, ["run", "-d", largest[0], *run_args], memory)))
+                      _resync(url, ["run", "-d", largest[0], *run_args], memory, args.idle_below)))
         _resync(url, ["demo", "change", "--days", "1", "--seed", str(args.seed + 100)], memory)
         steps.append(("nightly aggregation, incremental, after a day of changes",
-                      _resync(url, ["aggregate", "--school-year", str(SCHOOL_YEAR)], memory)))
+                      _resync(url, ["aggregate", "--school-year", str(SCHOOL_YEAR)], memory, args.idle_below)))
+        _wait_for_idle(args.idle_below)
         floor = _write_floor(url)
     finally:
         database.drop_database(server_url, url)
@@ -202,12 +228,18 @@ def main() -> None:
     print(f"{len(districts)} districts, {students:,} students (largest {largest[2]:,}), school year "
           f"{SCHOOL_YEAR - 1}-{SCHOOL_YEAR} whole, generated in {generated:.0f} s; "
           f"{rows:,} state rows after the first sync.")
-    header = ("run", "seconds", "of the write floor", "resync MB", "database MB")
-    lines = [("write floor: every state table copied once (CREATE TABLE AS)", f"{floor:.1f}", "1.0x", "", "")]
+    header = ("run", "seconds", "of the write floor", "resync MB", "database MB", "load at start")
+    lines = [("write floor: every state table copied once (CREATE TABLE AS)", f"{floor:.1f}", "1.0x", "", "", "")]
     for name, r in steps:
         lines.append((name, f"{r['seconds']:.1f}", f"{r['seconds'] / floor:.1f}x",
-                      f"{r['resync_mb']:.0f}", f"{r['database_mb']:.0f}"))
+                      f"{r['resync_mb']:.0f}", f"{r['database_mb']:.0f}", f"{r['load']:.1f}"))
     _table(header, lines)
+    weekly = sorted(r["seconds"] for name, r in steps if name.startswith("weekly sync") and "creates" not in name)
+    nightly = next(r["seconds"] for name, r in steps if name.startswith("nightly"))
+    if weekly:
+        median = weekly[len(weekly) // 2] if len(weekly) % 2 else sum(weekly[len(weekly) // 2 - 1:][:2]) / 2
+        print(f"\nThe nightly aggregation took {100 * nightly / median:.1f}% of the median weekly sync after the"
+              f" first ({median:.1f} s).")
     print()
     _table(("state tables", "rows", "tables MB", "indexes MB"), [
         (f"after weekly sync {week}", f"{size[0]:,}", f"{size[1] / 2**20:,.0f}", f"{size[2] / 2**20:,.0f}")
