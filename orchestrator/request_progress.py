@@ -11,6 +11,7 @@ district whose pull succeeded; a district whose pull failed has its objects skip
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from .requests import RUNNING, Request
 
@@ -62,7 +63,7 @@ def of_request(request: Request) -> Progress | None:
     pulls_planned = any(plan.get("pull", {}).values())
     results = request.results or {}
     if request.finished:
-        # A run district by district (the weekly sync) keeps no pulls in its results.
+        # Results stored before the weekly sync kept its pulls have none.
         pulls_planned = pulls_planned and "pulls" in results
         pulls = {p["district"]: SUCCESS if p.get("ok") else ERROR for p in results.get("pulls") or []}
         ended = {(o["object"], o["district"]): o for o in results.get("objects") or []}
@@ -77,7 +78,7 @@ def of_request(request: Request) -> Progress | None:
     progress = (request.progress or {}) if request.status == RUNNING else {}
     pulled = progress.get("pulls") or {}
     states = progress.get("objects") or {}  # object -> district -> state
-    current = progress.get("districts") or codes  # the districts being run now (the weekly sync goes one by one)
+    current = progress.get("districts") or codes  # the districts being run now (one, when run on its own)
     pulling = progress.get("event") in ("pull-start", "pull")
 
     def pull_state(code: str) -> str:
@@ -96,3 +97,44 @@ def of_request(request: Request) -> Progress | None:
             skipped = pulls[code] == ERROR
             row.cells[code] = Cell(SKIPPED if skipped else states.get(row.object, {}).get(code, WAITING))
     return Progress(districts, pulls, rows, finished=False)
+
+
+class EventRecorder:
+    """Writes a resync request's progress events, the shape of_request reads while it runs.
+
+    Each event carries every district's pull and every object's state in each district so far, so
+    that the latest one alone says where the run stands, across the several resync.execute runs of
+    one request (the weekly sync runs a district again on its own when the run of all fails).
+    """
+
+    def __init__(self, send: Callable[[dict], None]):
+        self.send = send
+        self.pulled: dict[str, str] = {}
+        self.objects: dict[str, dict[str, str]] = {}
+
+    def listener(self, codes: list[str], where: str = "") -> Callable[[Any], None]:
+        """An on_progress for resync.execute of the districts `codes`; `where` starts each message."""
+
+        def on_progress(event: Any) -> None:
+            if event.district:
+                self.pulled[event.district] = event.status
+            elif event.kind in ("start", "finish"):
+                for code in codes:
+                    self.objects.setdefault(event.object, {})[code] = \
+                        RUNNING_NOW if event.kind == "start" else event.status
+            self.send({"message": f"{where}{event.kind} {event.object} ({event.index}/{event.total})"
+                                  + (f": {event.status}" if event.status else ""),
+                       "object": event.object, "index": event.index, "total": event.total,
+                       "event": event.kind, "status": event.status, "districts": list(codes),
+                       "pulls": dict(self.pulled), "objects": {name: dict(v) for name, v in self.objects.items()}})
+
+        return on_progress
+
+    def restart(self, codes: list[str], message: str) -> None:
+        """The districts `codes` are run again: they wait again, as before their first run."""
+        for code in codes:
+            self.pulled.pop(code, None)
+            for states in self.objects.values():
+                states.pop(code, None)
+        self.send({"message": message, "event": "restart", "districts": [],
+                   "pulls": dict(self.pulled), "objects": {name: dict(v) for name, v in self.objects.items()}})

@@ -416,8 +416,10 @@ def _cancel_sentence(by: str | None, results: dict | None) -> str:
     """What a cancel left behind: what was finished (and stays), what was rolled back."""
     who = f"Cancelled by {by}" if by else "Cancelled"
     results = results or {}
-    # Run district by district (the aggregation, a full sync), a district is the step that stays.
-    steps = [(f"district {d['district']}", d.get("status")) for d in results.get("districts") or []] \
+    # A district run on its own (the aggregation, a full sync run again district by district) is
+    # the step that stays; in one run of several districts, the object is.
+    steps = [(f"district {d['district']}", d.get("status")) for d in results.get("districts") or []
+             if d.get("run", "alone") == "alone"] \
         or [(o["object"], o.get("status")) for o in results.get("objects") or []]
     if not steps:
         return f"{who} while it ran; nothing was changed."
@@ -449,14 +451,16 @@ class _StopBetweenSteps(Exception):
 
 @dataclass
 class _ResyncTarget(_Target):
-    """One plan; or, for a schedule's full sync (selection `per_district`), one plan per district,
-    run one after the other, so that a district whose source is broken fails alone."""
+    """One plan; or, for a schedule's full sync (selection `per_district`), one plan of every
+    district that could be planned, run together, and one plan per district for running them on
+    their own if that run fails (orchestrator.full_sync)."""
 
-    plans: list[Any]
+    plans: list[Any]  # the plan to run; per_district: each district's own, for full_sync
     refused: list[tuple[str, str]]  # districts that could not be planned at run time, and why
     url: str
     pairs: list[tuple[str, str]]
     origin: Any = None  # state_view.sync_log.SyncOrigin: the request, for `resync freshness`
+    together: Any = None  # per_district: the plan of every district in `plans`
 
     @classmethod
     def build(cls, conn, request: requests.Request, url: str) -> "_ResyncTarget":
@@ -472,7 +476,7 @@ class _ResyncTarget(_Target):
             return resync.build_plan(conn, districts, s["objects"], s["check_dependencies"], year,
                                      full_refresh=s.get("full_refresh", False))
 
-        plans, refused = [], []
+        plans, refused, together = [], [], None
         if not s.get("per_district"):
             plans.append(plan(s["districts"]))
         else:
@@ -484,63 +488,23 @@ class _ResyncTarget(_Target):
                     refused.append((code, str(exc)))
             if not plans:
                 raise ResyncError(" ".join(reason for _, reason in refused))
+            together = plan([c for p in plans for c in p.district_codes])
         pairs = [(d.code, o.model_name) for p in plans for d in p.districts for o in p.objects]
-        return cls(plans=plans, refused=refused, url=url, pairs=pairs, origin=SyncOrigin.of_request(request))
+        return cls(plans=plans, refused=refused, url=url, pairs=pairs, origin=SyncOrigin.of_request(request),
+                   together=together)
 
     def run(self, progress, should_stop):
-        from . import resync
+        from . import full_sync, resync
+        from .request_progress import EventRecorder
 
-        results = []
-        # Each event carries every district's pull and every object's state in each district so
-        # far, so that the latest one alone says where the run stands (orchestrator.request_progress).
-        pulled: dict[str, str] = {}
-        objects: dict[str, dict[str, str]] = {}
-        for number, plan in enumerate(self.plans, 1):
-            where = f"district {plan.districts[0].code} ({number}/{len(self.plans)}): " if len(self.plans) > 1 else ""
-
-            def on_progress(event: Any, where: str = where, codes: tuple = tuple(plan.district_codes)) -> None:
-                if event.district:
-                    pulled[event.district] = event.status
-                elif event.kind in ("start", "finish"):
-                    for code in codes:
-                        objects.setdefault(event.object, {})[code] = "running" if event.kind == "start" else event.status
-                progress({"message": f"{where}{event.kind} {event.object} ({event.index}/{event.total})"
-                                     + (f": {event.status}" if event.status else ""),
-                          "object": event.object, "index": event.index, "total": event.total,
-                          "event": event.kind, "status": event.status, "districts": list(codes),
-                          "pulls": dict(pulled), "objects": {name: dict(v) for name, v in objects.items()}})
-
-            results.append(resync.execute(plan, url=self.url, on_progress=on_progress, origin=self.origin))
-            if should_stop():  # a cancel or shutdown: no next district
-                break
-        if len(self.plans) == 1 and not self.refused:
-            result = results[0]
-            return (requests.SUCCEEDED if result.ok else requests.FAILED), result.as_dict(), result.error
-        status, data, error = _per_district_outcome(results, self.refused)
-        return (requests.CANCELLED if len(results) < len(self.plans) else status), data, error
-
-
-def _per_district_outcome(results: list[Any], refused: list[tuple[str, str]]) -> tuple[str, dict, str | None]:
-    """One full sync run district by district: each district's objects, and one sentence."""
-    failed = [(r.plan.districts[0].code, r.error or "did not finish") for r in results if not r.ok] + refused
-    done = [r.plan.districts[0].code for r in results if r.ok]
-    data = {
-        "ok": not failed,
-        "objects": [o.as_dict() for r in results for o in r.objects],
-        "districts": [{"district": r.plan.districts[0].code, "status": "success" if r.ok else "error",
-                       "error": r.error, "seconds": r.seconds} for r in results]
-                     + [{"district": code, "status": "error", "error": reason, "seconds": None}
-                        for code, reason in refused],
-        "missing_parents": [m.as_dict() for r in results for m in r.missing_parents],
-    }
-    if not failed:
-        data["error"] = None
-        return requests.SUCCEEDED, data, None
-    synced = f" District{'s' if len(done) != 1 else ''} {', '.join(done)} {'were' if len(done) != 1 else 'was'}" \
-             " resynced." if done else ""
-    error = " ".join(f"{reason.rstrip('.')}." for _, reason in failed) + synced  # each names its district
-    data["error"] = error
-    return requests.FAILED, data, error
+        recorder = EventRecorder(progress)
+        if self.together is not None:
+            return full_sync.run(self.together, {p.district_codes[0]: p for p in self.plans}, self.refused,
+                                 url=self.url, origin=self.origin, recorder=recorder, should_stop=should_stop)
+        [plan] = self.plans
+        result = resync.execute(plan, url=self.url, on_progress=recorder.listener(plan.district_codes),
+                                origin=self.origin)
+        return (requests.SUCCEEDED if result.ok else requests.FAILED), result.as_dict(), result.error
 
 
 @dataclass
