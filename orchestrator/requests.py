@@ -109,7 +109,7 @@ def describe_selection(kind: str, selection: dict) -> str:
     deps = " (+ dependencies)" if selection.get("check_dependencies") else ""
     year = f", school year {selection['school_year']}" if selection.get("school_year") else ""
     full = ", full refresh" if selection.get("full_refresh") else ""
-    alone = ", each district on its own" if selection.get("per_district") else ""
+    alone = ", every district in one run (each on its own if that fails)" if selection.get("per_district") else ""
     return f"{objects}{deps} {where}{year}{full}{alone}"
 
 
@@ -126,8 +126,9 @@ def submit_resync(conn: Connection, *, districts: list[str], objects: list[str],
     """Validate a resync exactly as `resync run` does and queue it; nothing is queued on bad input.
 
     The requester is the login role; `requested_by` names another (administrators, schedules).
-    `per_district` (the weekly full sync): the worker runs it one district at a time, so each
-    district succeeds or fails on its own.
+    `per_district` (the weekly full sync): the worker runs every district in one run and, only
+    when a model fails in it, each district on its own, so that each succeeds or fails on its own
+    (orchestrator.full_sync).
     """
     selection = {
         "districts": list(districts), "objects": list(objects), "check_dependencies": bool(check_dependencies),

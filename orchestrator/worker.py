@@ -10,7 +10,8 @@ What a request run does (task `resync.run_request`):
    When an overlapping request holds one, it does not wait on it: the request goes back to the
    queue, "waiting for request N", and the worker takes other work; N's worker makes it due
    again the moment N has released its locks (a timer catches a holder that died);
-3. runs it in-process (resync.execute, or the attendance aggregation) on the warm manifest;
+3. runs it in-process (resync.execute, the weekly full sync of orchestrator.full_sync, or the
+   attendance aggregation) on the warm manifest;
 4. stores the results and notifies the requester, in one transaction.
 
 Stopping. Cancel (`resync cancel`) reaches the worker as a procrastinate abort request (LISTEN/

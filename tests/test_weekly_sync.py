@@ -32,14 +32,14 @@ def weekly(generated_url, monkeypatch):
 
     monkeypatch.setattr(dbt_invoker, "invoke", counted)
 
-    def run():
+    def run(should_stop=lambda: False):
         with database.transaction(generated_url) as conn:
             request = schedules.enqueue_run(conn, "weekly", requested_by="admin")
             target = worker._ResyncTarget.build(conn, request, generated_url)
         assert request.selection["districts"] == CODES and request.selection["per_district"] is True
         events: list[dict] = []
         invocations.clear()  # those of the test's own set-up
-        outcome = target.run(events.append, lambda: False)
+        outcome = target.run(events.append, should_stop)
         return request, outcome, invocations, events
 
     return run
@@ -69,10 +69,14 @@ def test_healthy_districts_are_synced_in_one_dbt_run(weekly, generated_url):
     assert last["objects"]["District"] == {code: "success" for code in CODES}
 
 
-def test_a_district_whose_rows_break_a_model_fails_alone_and_the_others_are_synced(weekly, generated_url, cli):
-    # District 02 breaks at the state (its pull works; its rows are refused by the state table).
+def _break_district_02(url: str, cli) -> None:
+    """District 02 breaks at the state: its pull works; its rows are refused by the state table."""
     assert cli("run", "-d", "01", "-o", "AttendanceExcuse", "--school-year", str(SCHOOL_YEAR), "--yes").exit_code == 0
-    query(generated_url, "alter table state.attendance_excuse add constraint no_02 check (district_id <> '02') not valid")
+    query(url, "alter table state.attendance_excuse add constraint no_02 check (district_id <> '02') not valid")
+
+
+def test_a_district_whose_rows_break_a_model_fails_alone_and_the_others_are_synced(weekly, generated_url, cli):
+    _break_district_02(generated_url, cli)
     request, (status, results, error), invocations, events = weekly()
 
     assert status == "failed"
@@ -110,3 +114,15 @@ def test_a_district_whose_pull_fails_is_skipped_and_the_others_are_not_run_again
     assert {o["status"] for o in results["objects"] if o["district"] != "02"} == {"success"}
     assert _syncs(generated_url, request.id) == {"01": 1, "03": 1}
     assert [p["ok"] for p in results["pulls"]] == [True, False, True]
+
+
+def test_a_cancel_during_the_run_of_every_district_runs_none_again(weekly, generated_url, cli):
+    _break_district_02(generated_url, cli)
+    request, (status, results, error), invocations, events = weekly(should_stop=lambda: True)
+
+    assert status == "cancelled" and len(invocations) == 1
+    assert {d["run"] for d in results["districts"]} == {"together"}
+    # In one run of every district an object, not a district, is what stays or was rolled back.
+    sentence = worker._cancel_sentence("ana", results)
+    assert sentence.startswith("Cancelled by ana while it ran; District, ")
+    assert sentence.endswith("stay so; AttendanceExcuse was rolled back.")
