@@ -57,15 +57,18 @@ def run(together: Any, alone: dict[str, Any], refused: list[tuple[str, str]], *,
                 first.error, ", ".join(again))
     recorder.restart(again, f"the run of every district failed; running district {', '.join(again)}"
                             " each on its own")
+    stopped = False
     for number, code in enumerate(again, 1):
         if should_stop():
-            return _outcome(latest, refused, stopped=True)
+            stopped = True
+            break
         where = f"district {code} on its own ({number}/{len(again)}): "
         result = resync.execute(alone[code], url=url, on_progress=recorder.listener([code], where), origin=origin)
         latest[code] = _Latest(result, alone=True)
         if result.interrupted:
-            return _outcome(latest, refused, stopped=True)
-    status, data, error = _outcome(latest, refused)
+            stopped = True
+            break
+    status, data, error = _outcome(latest, refused, stopped=stopped)
     data["together_error"] = first.error  # why the districts were run on their own
     return status, data, error
 

@@ -430,7 +430,7 @@ def _cancel_sentence(by: str | None, results: dict | None) -> str:
     parts.append(f"{', '.join(done)} had been replaced and stay{'s' if len(done) == 1 else ''} so" if done
                  else "no object had been replaced yet")
     if rolled_back:
-        parts.append(f"{', '.join(rolled_back)} was rolled back")
+        parts.append(f"{', '.join(rolled_back)} {'was' if len(rolled_back) == 1 else 'were'} rolled back")
     return "; ".join(parts) + "."
 
 
