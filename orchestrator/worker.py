@@ -417,8 +417,8 @@ def _cancel_sentence(by: str | None, results: dict | None) -> str:
     """What a cancel left behind: what was finished (and stays), what was rolled back."""
     who = f"Cancelled by {by}" if by else "Cancelled"
     results = results or {}
-    # A district run on its own (the aggregation, a full sync run again district by district) is
-    # the step that stays; in one run of several districts, the object is.
+    # A district that ended is the step that stays (the aggregation's, which commits each dbt run,
+    # and a full sync's run again district by district); in one resync run of all, the object is.
     steps = [(f"district {d['district']}", d.get("status")) for d in results.get("districts") or []
              if d.get("run", "alone") == "alone"] \
         or [(o["object"], o.get("status")) for o in results.get("objects") or []]
