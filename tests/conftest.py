@@ -306,7 +306,7 @@ def pytest_xdist_auto_num_workers(config):
 #: workers finish together rather than one waiting while the other runs a long file last.
 LONGEST_FIRST = ("test_verify.py", "test_readme.py", "test_state_models.py", "test_worker.py",
                  "test_incremental_aggregation.py", "test_resync_cli.py", "test_pull.py", "test_state_partitions.py",
-                 "test_changed_only_pull.py",
+                 "test_changed_only_pull.py", "test_weekly_sync.py",
                  "test_report_command.py", "test_schedules.py", "test_web_browser.py", "test_web.py")
 
 
