@@ -358,6 +358,14 @@ def test_dbt_source_freshness_reports_each_landing_table_by_its_last_pull(two_si
     assert after["attendance_excuse"] == "success" and after["attendance"] == "warn"
 
 
+def _attendance_pulled(sites) -> list:
+    """District 01 of `sites`, its attendance pulled once."""
+    with database.transaction(sites.state_url) as conn:
+        districts = registry.resolve(conn, ["01"])
+    pulls.pull(sites.state_url, districts, ["attendance"], SCHOOL_YEAR)
+    return districts
+
+
 def _attendance(url: str, code: str) -> list[tuple]:
     return state_query(url, "select attendance_id, date, status, comments from landing.attendance"
                             " where district_id = :c order by attendance_id", c=code)
@@ -365,9 +373,7 @@ def _attendance(url: str, code: str) -> list[tuple]:
 
 def test_a_full_pull_compares_every_row_and_reads_only_the_segments_that_differ(two_sites):
     url = two_sites.state_url
-    with database.transaction(url) as conn:
-        districts = registry.resolve(conn, ["01"])
-    pulls.pull(url, districts, ["attendance"], SCHOOL_YEAR)
+    districts = _attendance_pulled(two_sites)
     at_site = _attendance(url, "01")
     # Written at the state by other means (no site change, so nothing a changed-only pull reads).
     state_query(url, "update landing.attendance set comments = 'tampered' where district_id = '01'"
@@ -385,9 +391,7 @@ def test_a_full_pull_compares_every_row_and_reads_only_the_segments_that_differ(
 
 def test_a_key_held_twice_at_the_site_is_refused_even_when_one_copy_is_in_an_equal_segment(two_sites):
     url = two_sites.state_url
-    with database.transaction(url) as conn:
-        districts = registry.resolve(conn, ["01"])
-    pulls.pull(url, districts, ["attendance"], SCHOOL_YEAR)
+    districts = _attendance_pulled(two_sites)
     landing = landing_checksums(url, "01")
     # The copy is dated a month later: the original's month still checksums equal.
     site_execute(two_sites, "01", "alter table attendance drop constraint attendance_pkey cascade",
