@@ -404,3 +404,16 @@ def test_a_key_held_twice_at_the_site_is_refused_even_when_one_copy_is_in_an_equ
     assert outcome.error.startswith("District 01 (Abbott): table attendance has more than one row with"
                                     " attendance_id"), outcome.error
     assert landing_checksums(url, "01") == landing
+
+
+def test_dates_cross_in_the_states_style_whatever_the_sites_default(two_sites):
+    url = two_sites.state_url
+    site_execute(two_sites, "01", "do $$ begin execute format('alter database %I set datestyle = %L',"
+                                  " current_database(), 'SQL, DMY'); end $$")
+    districts = _attendance_pulled(two_sites)
+    with psycopg.connect(database.libpq_url(two_sites.sites["01"])) as site:
+        at_site = site.execute("select attendance_id, date from attendance order by attendance_id").fetchall()
+    assert at_site and any(day.day > 12 for _, day in at_site)  # a day that is no month
+    assert [(a, d) for a, d, _, _ in _attendance(url, "01")] == at_site
+    [again] = pulls.pull(url, districts, ["attendance"], SCHOOL_YEAR)
+    assert again.ok and again.written == 0 and again.tables[0].segments_read == 0

@@ -108,8 +108,11 @@ class SourceReader:
                 f" reached: {database.error_reason(exc)}.") from exc
         self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         self.conn.read_only = True
-        if not self.is_site:
-            with self.conn.cursor() as cursor:
+        with self.conn.cursor() as cursor:
+            # Dates cross as COPY text: in the style the state reads, whatever the district's
+            # server prints by default (its 'SQL, DMY' would turn 2 September into 9 February).
+            cursor.execute("set local datestyle = 'ISO, MDY'")
+            if not self.is_site:
                 cursor.execute("set local row_security = off")
                 cursor.execute("set local search_path = pg_catalog, pg_temp")
         return self
