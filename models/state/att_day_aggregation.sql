@@ -405,25 +405,34 @@ with
 {{ d }}enrollment_day as (
     -- Each attendance day of a piece's structure within the piece's dates on which the student is
     -- scheduled into at least one instructional period, with its bell schedule and minutes.
-    select piece.person_id, piece.calendar_id, days.dates[day_index] as date, piece.end_year,
+    select piece.person_id, piece.calendar_id, day_of.date, piece.end_year,
            piece.grade_level_id, piece.whole_day_minutes, piece.half_day_minutes,
-           days.period_schedule_ids[day_index] as period_schedule_id,
-           days.scheduled_minutes[day_index] as scheduled_minutes
+           day_of.period_schedule_id, day_of.scheduled_minutes
     from {{ d }}enrollment_piece as piece
     join {{ d }}signature_day as days using (calendar_id, structure_id, seqs)
     -- The indexes of the days in [lower, upper): width_bucket counts the dates <= its operand.
-    cross join lateral generate_series(
-        width_bucket(lower(piece.dates) - 1, days.dates) + 1,
-        width_bucket(upper(piece.dates) - 1, days.dates)
-    ) as day_index
-    where days.scheduled_minutes[day_index] is not null
+    -- The day's values are taken out of the arrays here, behind OFFSET 0 (which keeps PostgreSQL
+    -- from merging this subquery into the outer query): otherwise every student-day row carries
+    -- its signature's three arrays of a whole year of days into the join with the attendance
+    -- totals, and once those totals outgrow work_mem (a district of 350,000 students) that join
+    -- writes each row with its arrays to disk: more than 40 GB of temporary files.
+    cross join lateral (
+        select days.dates[day_index] as date, days.period_schedule_ids[day_index] as period_schedule_id,
+               days.scheduled_minutes[day_index] as scheduled_minutes
+        from generate_series(
+            width_bucket(lower(piece.dates) - 1, days.dates) + 1,
+            width_bucket(upper(piece.dates) - 1, days.dates)
+        ) as day_index
+        where days.scheduled_minutes[day_index] is not null
+        offset 0
+    ) as day_of
     {%- if incremental %}
-      and exists (
-          select 1 from {{ d }}affected_key as affected_key
-          where affected_key.calendar_id = piece.calendar_id
-            and affected_key.person_id = piece.person_id
-            and (affected_key.date is null or affected_key.date = days.dates[day_index])
-      )
+    where exists (
+        select 1 from {{ d }}affected_key as affected_key
+        where affected_key.calendar_id = piece.calendar_id
+          and affected_key.person_id = piece.person_id
+          and (affected_key.date is null or affected_key.date = day_of.date)
+    )
     {%- endif %}
 ),
 
