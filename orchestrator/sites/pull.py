@@ -269,8 +269,7 @@ def _pull_differing_segments(source: SourceReader, cursor, district: District, t
     rows than the district has, and the table is then read and checked in full.
     """
     year = int(school_year) if table.year_scoped else None
-    with source.conn.cursor() as site_cursor:
-        set_datestyle(site_cursor)
+    with source.conn.cursor() as site_cursor:  # the reader prints dates in DATESTYLE already
         set_datestyle(cursor)
         shape, at_site, in_landing = landing_sides.of(source, site_cursor, cursor, table,
                                                       typed_source_columns(cursor, table), school_year)

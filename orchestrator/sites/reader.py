@@ -16,6 +16,7 @@ from psycopg import sql
 
 from .. import database
 from ..errors import ResyncError
+from ..segments import set_datestyle
 from ..registry import District
 from .landing_tables import YEAR_COLUMN, LandingTable
 
@@ -111,7 +112,7 @@ class SourceReader:
         with self.conn.cursor() as cursor:
             # Dates cross as COPY text: in the style the state reads, whatever the district's
             # server prints by default (its 'SQL, DMY' would turn 2 September into 9 February).
-            cursor.execute("set local datestyle = 'ISO, MDY'")
+            set_datestyle(cursor)
             if not self.is_site:
                 cursor.execute("set local row_security = off")
                 cursor.execute("set local search_path = pg_catalog, pg_temp")

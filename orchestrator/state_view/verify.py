@@ -199,8 +199,7 @@ def _verify_district(url: str, district: registry.District, objects: list[Campus
             # The planner setting every state model runs with (macros/resync_planner_settings.sql):
             # a recomputation is a whole-district rebuild, hash-join work.
             cursor.execute("set local enable_nestloop = off")
-            with SourceReader(district, url) as source, source.conn.cursor() as site:
-                set_datestyle(site)
+            with SourceReader(district, url) as source, source.conn.cursor() as site:  # in DATESTYLE already
                 columns = {t: landing_tables.typed_source_columns(cursor, declared[t]) for t in tables}
                 source.check_readable([declared[t] for t in tables], {t: [n for n, _ in c] for t, c in columns.items()})
                 for name in tables:
