@@ -75,6 +75,20 @@
 {%- endmacro %}
 
 
+{% macro resync_district_partition(variable, parent, year_scoped) %}
+    {#- PL/pgSQL: `variable` := the partition of `parent` (a regclass variable) for the district
+        `code`, created under a free name when missing (itself partitioned by end_year when the
+        object is year-scoped). Needs `leaf_name text` and `suffix int` declared. -#}
+        {{ variable }} := {{ resync_partition_of(parent, 'code') }};
+        if {{ variable }} is null then
+            {{ resync_free_name('leaf_name', dbt.string_literal(this.identifier ~ '__') ~ ' || code') }}
+            execute format('create table %I.%I partition of %s for values in (%L){{ " partition by list (end_year)" if year_scoped }}',
+                           {{ dbt.string_literal(this.schema) }}, leaf_name, {{ parent }}, code);
+            {{ variable }} := format('%I.%I', {{ dbt.string_literal(this.schema) }}, leaf_name)::regclass;
+        end if;
+{%- endmacro %}
+
+
 {% macro resync_codes_array() %}
     {%- set quoted = resync_quoted_districts() -%}
     {{ return('array[' ~ quoted | join(', ') ~ ']::text[]' if quoted else 'array[]::text[]') }}
@@ -108,13 +122,7 @@ declare
     suffix int;
 begin
     foreach code in array {{ resync_codes_array() }} loop
-        district := {{ resync_partition_of('parent', 'code') }};
-        if district is null then
-            {{ resync_free_name('leaf_name', dbt.string_literal(this.identifier ~ '__') ~ ' || code') }}
-            execute format('create table %I.%I partition of %s for values in (%L){{ " partition by list (end_year)" if year_scoped }}',
-                           {{ dbt.string_literal(parent.schema) }}, leaf_name, parent, code);
-            district := format('%I.%I', {{ dbt.string_literal(parent.schema) }}, leaf_name)::regclass;
-        end if;
+{{ resync_district_partition('district', 'parent', year_scoped) }}
         {%- if year_scoped %}
         if {{ resync_partition_of('district', "'" ~ resync_school_year() ~ "'") }} is null then
             {{ resync_free_name('leaf_name', dbt.string_literal(this.identifier ~ '__') ~ " || code || '__" ~ resync_school_year() ~ "'") }}
@@ -193,7 +201,6 @@ end $resync_next$;
     {%- set year = resync_school_year() if year_scoped else none -%}
     {%- set count = (config.get('meta') or {}).get('resync_keyed_replace') is not none -%}
     {%- set next = resync_next_relation() -%}
-    {%- set schema = dbt.string_literal(this.schema) -%}
     {%- if count %}
 {{ resync_rows_deleted_table() }}
     {%- endif %}
@@ -256,13 +263,7 @@ begin
         leaf := {{ resync_partition_of('next_rows', 'code') }};
         execute format('alter table %s detach partition %s', next_rows, leaf);
         {%- if year_scoped %}
-        parent := {{ resync_partition_of('target', 'code') }};
-        if parent is null then
-            {{ resync_free_name('leaf_name', dbt.string_literal(this.identifier ~ '__') ~ ' || code') }}
-            execute format('create table %I.%I partition of %s for values in (%L) partition by list (end_year)',
-                           {{ schema }}, leaf_name, target, code);
-            parent := format('%I.%I', {{ schema }}, leaf_name)::regclass;
-        end if;
+{{ resync_district_partition('parent', 'target', true) }}
         old_leaf := {{ resync_partition_of('parent', "'" ~ year ~ "'") }};
         {%- else %}
         parent := target;
@@ -275,11 +276,14 @@ begin
                        {{ "'" ~ year ~ "'" if year_scoped else 'code' }});
         {{ resync_free_name('leaf_name', dbt.string_literal(this.identifier ~ '__') ~ ' || code' ~ (" || '__" ~ year ~ "'" if year_scoped else '')) }}
         execute format('alter table %s rename to %I', leaf, leaf_name);
-        -- Its key's index named after it too (the old leaf's went with it).
-        {{ resync_free_name('leaf_name', "leaf_name || '_pkey'") }}
-        execute format('alter index %s rename to %I',
-                       (select k.conindid::regclass from pg_constraint as k where k.conrelid = leaf and k.contype in ('p', 'u')),
-                       leaf_name);
+        -- Its key's index named after it too (the old leaf's went with it); a state table whose
+        -- key an administrator dropped has none to rename.
+        if key_def is not null then
+            {{ resync_free_name('leaf_name', "leaf_name || '_pkey'") }}
+            execute format('alter index %s rename to %I',
+                           (select k.conindid::regclass from pg_constraint as k where k.conrelid = leaf and k.contype in ('p', 'u')),
+                           leaf_name);
+        end if;
     end loop;
     execute format('drop table %s', next_rows);
 end $resync_swap$;

@@ -97,16 +97,20 @@ def test_a_change_committed_after_the_pull_read_the_site_is_read_by_the_next_pul
 
 def test_a_row_moved_into_the_year_by_its_parent_is_read(one_site):
     """A calendar moved out of the school year and back: its rows' own versions are older than
-    the last pull, only the calendar's changed; the pull reads them for their parent."""
+    the last pull, only the calendar's changed; the pull reads them for their parent, one step
+    up (attendance) or three (roster: section, course, calendar)."""
     site_execute(one_site, "01", "update calendar set end_year = end_year - 1"
                                  " where calendar_id = (select min(calendar_id) from calendar)")
     [out] = pull(one_site)
     assert out.ok and next(t for t in out.tables if t.table == "attendance").deleted > 0
+    assert next(t for t in out.tables if t.table == "roster").deleted > 0
     site_execute(one_site, "01", "update calendar set end_year = end_year + 1"
                                  " where calendar_id = (select min(calendar_id) from calendar)")
     [back] = pull(one_site)
-    attendance = next(t for t in back.tables if t.table == "attendance")
-    assert back.ok and attendance.changed_only and attendance.inserted > 0
+    by_table = {t.table: t for t in back.tables}
+    assert back.ok and by_table["attendance"].changed_only and by_table["attendance"].inserted > 0
+    assert by_table["roster"].changed_only and by_table["roster"].inserted == out.tables[
+        [t.table for t in out.tables].index("roster")].deleted
     assert_as_a_full_pull_leaves_it(one_site)
 
 

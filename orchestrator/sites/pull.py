@@ -343,28 +343,43 @@ def _apply_vanished(source: SourceReader, cursor, district: District, table: Lan
     by_range = len(table.key) == 1 and cursor.fetchone()[0] in _INTEGER_TYPES
     scoped = source.scoped(table, school_year)
     in_year = sql.SQL(" and landing.end_year = {}").format(sql.Literal(year)) if year is not None else sql.SQL("")
-    at_site, ranges, in_ranges = sql.SQL(""), sql.SQL(""), sql.SQL("")
+    ranges, in_ranges = sql.SQL(""), sql.SQL("")
+    site_rows = scoped.rows
     if by_range:
         site_range = sql.SQL("{}.{}::bigint >> {}").format(sql.Identifier("row"), key, sql.Literal(KEY_BITS))
         landing_range = sql.SQL("landing.{} >> {}").format(key, sql.Literal(KEY_BITS))
-        with source.conn.cursor() as site_cursor:
-            site_cursor.execute(sql.SQL("select {}, count(*) from {} group by 1").format(site_range, scoped.rows))
-            counted = dict(site_cursor.fetchall())
-        cursor.execute(sql.SQL("select {}, count(*) from {} as landing where landing.district_id = %s{} group by 1")
-                       .format(landing_range, landing, in_year), (district.code,))
-        held = dict(cursor.fetchall())
+
+        def count_at_site() -> dict[int, int]:
+            with source.conn.cursor() as site_cursor:
+                site_cursor.execute(sql.SQL("select {}, count(*) from {} group by 1").format(site_range, scoped.rows))
+                return dict(site_cursor.fetchall())
+
+        # Both ends at once, as a full pull's checksums: each is a scan of the district's table.
+        with ThreadPoolExecutor(max_workers=1) as site_side:
+            at_site_counts = site_side.submit(count_at_site)
+            cursor.execute(sql.SQL("select {}, count(*) from {} as landing where landing.district_id = %s{}"
+                                   " group by 1").format(landing_range, landing, in_year), (district.code,))
+            held = dict(cursor.fetchall())
+            counted = at_site_counts.result()
         differing = sorted(r for r in counted.keys() | held.keys() if counted.get(r) != held.get(r))
         if not differing:
             return 0, 0, sum(counted.values())
-        at_site = sql.SQL(" and {} = any({})").format(site_range, sql.Literal(differing))
-        # Each range as bounds of the landing's key index, not an expression of every row.
+        # Each range as bounds of the key's index at both ends, not an expression of every row:
+        # a day's deletes at a district of 350,000 students touch some 2,500 ranges, and testing
+        # every row's range against them took 88 s at the site where the bounds take under one.
+        bounds = sql.SQL(" between range.start << {} and (range.start << {}) + {}").format(
+            sql.Literal(KEY_BITS), sql.Literal(KEY_BITS), sql.Literal(2**KEY_BITS - 1))
+        if source.column_type(table.name, table.key[0]) in _INTEGER_TYPES:
+            site_rows = sql.SQL("unnest({}::bigint[]) as range (start) cross join {} and {}.{}{}").format(
+                sql.Literal(differing), scoped.rows, sql.Identifier("row"), key, bounds)
+        else:  # a site keeping the key in another type (text, say): compared as the counts were
+            site_rows = sql.SQL("{} and {} = any({}::bigint[])").format(scoped.rows, site_range, sql.Literal(differing))
         ranges = sql.SQL(" using unnest({}::bigint[]) as range (start)").format(sql.Literal(differing))
-        in_ranges = sql.SQL(" and landing.{} between range.start << {} and (range.start << {}) + {}").format(
-            key, sql.Literal(KEY_BITS), sql.Literal(KEY_BITS), sql.Literal(2**KEY_BITS - 1))
+        in_ranges = sql.SQL(" and landing.{}{}").format(key, bounds)
     key_sql = sql.SQL(", ").join(map(sql.Identifier, table.key))
     present = _temporary(cursor, f"present_{table.name}", key_sql, landing)
     fields = sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier("row"), sql.Identifier(k)) for k in table.key)
-    read = _copy(source, cursor, sql.SQL("select {} from {}{}").format(fields, scoped.rows, at_site),
+    read = _copy(source, cursor, sql.SQL("select {} from {}").format(fields, site_rows),
                  sql.SQL("copy {} ({}) from stdin").format(present, key_sql))
     _check_keys(cursor, district, table, present)
     cursor.execute(sql.SQL("analyze {}").format(present))

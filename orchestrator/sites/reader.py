@@ -143,13 +143,11 @@ class SourceReader:
         row = sql.Identifier("row")
         joins: list[sql.Composable] = []
         condition, year = sql.SQL("true"), None
-        versions = [row]
         if table.year_scoped:
             if table.derives_year:
                 previous = row
                 for step, (parent, key) in enumerate(zip(table.year_path, table.path_keys)):
                     alias = sql.Identifier(f"p{step}")
-                    versions.append(alias)
                     # As text: a replica may hold keys in another type than the landing's.
                     joins.append(sql.SQL("join {} as {} on {}.{}::text = {}.{}::text").format(
                         self.relation(parent), alias, alias, sql.Identifier(key), previous, sql.Identifier(key)))
@@ -160,10 +158,43 @@ class SourceReader:
             # An untyped literal takes the column's type, whatever type the district keeps it in.
             condition = sql.SQL("{} = {}").format(year, sql.Literal(str(int(school_year))))
         if changed is not None:
-            condition = sql.SQL("{} and ({})").format(
-                condition, sql.SQL(" or ").join(changed.condition(alias) for alias in versions))
+            condition = sql.SQL("{} and ({})").format(condition, self._changed_or_moved(table, changed))
         return ScopedRows(sql.SQL("{} as {} {} where {}").format(
             self.relation(table.name), row, sql.SQL(" ").join(joins), condition), year)
+
+    def _changed_or_moved(self, table: LandingTable, changed: ChangedSince) -> sql.Composable:
+        """A condition on the row alone: it changed, or a parent on its year path did (which may
+        have moved it to another school year).
+
+        Written as `row changed or row.key in (parents changed, or whose own parent changed...)`
+        rather than as changed(row) or changed(p0) or ... over the joined parents: a condition on
+        the row alone filters the table's scan, where one spanning the join can only be tested
+        after it, on every row of the year (a district of 350,000 students sorted its 23 million
+        attendance rows for the join before keeping the 40,000 changed ones: 22 s against 3)."""
+        inner = None
+        for step in reversed(range(len(table.year_path or ()))):
+            alias = sql.Identifier(f"changed_{step}")
+            parent_changed = changed.condition(alias)
+            if inner is not None:
+                parent_changed = sql.SQL("{} or {}.{}::text in ({})").format(
+                    parent_changed, alias, sql.Identifier(table.path_keys[step + 1]), inner)
+            inner = sql.SQL("select {}.{}::text from {} as {} where {}").format(
+                alias, sql.Identifier(table.path_keys[step]), self.relation(table.year_path[step]), alias,
+                parent_changed)
+        row = sql.Identifier("row")
+        if inner is None:
+            return changed.condition(row)
+        return sql.SQL("{} or {}.{}::text in ({})").format(
+            changed.condition(row), row, sql.Identifier(table.path_keys[0]), inner)
+
+    def column_type(self, table: str, column: str) -> str | None:
+        """The type of the source table's column, as format_type prints it; None without one."""
+        with self.conn.cursor() as cursor:
+            cursor.execute("select format_type(atttypid, atttypmod) from pg_attribute"
+                           " where attrelid = to_regclass(%s) and attname = %s and not attisdropped",
+                           (self.relation(table).as_string(self.conn), column))
+            found = cursor.fetchone()
+            return found[0] if found else None
 
     def describe(self, tables: list[str]) -> dict[str, Relation | None]:
         """Kind and columns of each table at the source; None for a table it lacks."""
