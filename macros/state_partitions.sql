@@ -105,6 +105,10 @@ create or replace temporary view {{ rows }} as (
 create table {{ relation }} (like {{ rows }}) partition by list (district_id);
 {{ resync_ensure_scope_partitions(relation) }}
 {{ resync_insert_scope_rows(relation, rows, none) }}
+    {%- if (config.get('meta') or {}).get('resync_keyed_replace') is not none %}
+-- Its leaves' statistics for the keyed replace that follows (see resync_swap_partitions).
+analyze {{ relation }};
+    {%- endif %}
 {%- endmacro %}
 
 
@@ -243,6 +247,11 @@ begin
             execute format('select count(*) from %s', old_leaf) into old_rows;
             insert into resync_rows_deleted (district_id, row_count) values (code, old_rows);
         end if;
+        -- A keyed replace (the nightly) deletes from this leaf by key next. Planned before
+        -- autovacuum reached a new leaf, without its statistics, that run's statement for a
+        -- 5,000-student state took 7.9 s instead of 0.65 s. Objects rebuilt whole are left to
+        -- autovacuum.
+        execute format('analyze %s', leaf);
         {%- endif %}
     end loop;
     -- The swap's lock, by short attempts: a request for ACCESS EXCLUSIVE that waits (on a long

@@ -73,6 +73,19 @@ def test_weekly_refreshes_leave_no_bloat_and_count_the_rows_they_replace(state_u
                             " where district_id = '01' and end_year = :y", y=YEAR) == [("refresh", rows)]
 
 
+def test_the_nightly_finds_statistics_on_a_swapped_in_aggregation_partition(state_url):
+    """The incremental aggregation deletes from the leaf by key right after a refresh swapped it
+    in, before autovacuum could analyze it: the swap analyzes that leaf (not those of objects
+    rebuilt whole, which nothing reads by key next). A calendar leaf holds too few rows for
+    autovacuum to analyze it meanwhile."""
+    dbt(state_url, "run", "--select", "att_day_aggregation", "calendar", districts=["01"], school_year=YEAR)
+    leaves = {table: _leaves(state_url, table)["01"][0] for table in ("att_day_aggregation", "calendar")}
+    analyzed = dict(_rows(state_url, "select c.relname::text like 'att_day%', count(s.starelid) > 0 from pg_class c"
+                                     " left join pg_statistic s on s.starelid = c.oid where c.oid = any(:oids)"
+                                     " group by 1", oids=list(leaves.values())))
+    assert analyzed == {True: True, False: False}
+
+
 def test_a_failed_replace_keeps_the_old_partition(state_url):
     _execute(state_url, "alter table landing.attendance_excuse drop constraint attendance_excuse_pkey")
     _execute(state_url, "update landing.attendance_excuse set excuse_id = (select min(excuse_id) from"
