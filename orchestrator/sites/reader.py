@@ -170,7 +170,7 @@ class SourceReader:
         rather than as changed(row) or changed(p0) or ... over the joined parents: a condition on
         the row alone filters the table's scan, where one spanning the join can only be tested
         after it, on every row of the year (a district of 350,000 students sorted its 23 million
-        attendance rows for the join before keeping the 40,000 changed ones: 22 s against 3)."""
+        attendance rows for the join before keeping the 42,000 changed ones: 22 s against 5)."""
         inner = None
         for step in reversed(range(len(table.year_path or ()))):
             alias = sql.Identifier(f"changed_{step}")
