@@ -288,7 +288,7 @@ def _pull_differing_segments(source: SourceReader, cursor, district: District, t
         source, cursor, district, table, columns, school_year, landing, stored_sql,
         _select(source, district, table, columns, school_year, within=in_segments(shape, differing, "row")),
         sql.SQL(" and {}").format(in_segments(shape, differing, "landing")))
-    in_scope = sql.SQL(" and landing.end_year = {}").format(sql.Literal(year)) if year is not None else sql.SQL("")
+    in_scope = _in_landing_year(year)
     cursor.execute(sql.SQL("select count(*) from {} as landing where landing.district_id = %s{}").format(
         landing, in_scope), (district.code,))
     if cursor.fetchone()[0] != rows:  # a key held twice at the district, one copy not read
@@ -342,7 +342,7 @@ def _apply_vanished(source: SourceReader, cursor, district: District, table: Lan
                    " and attname = %s", (f"landing.{table.name}", table.key[0]))
     by_range = len(table.key) == 1 and cursor.fetchone()[0] in _INTEGER_TYPES
     scoped = source.scoped(table, school_year)
-    in_year = sql.SQL(" and landing.end_year = {}").format(sql.Literal(year)) if year is not None else sql.SQL("")
+    in_year = _in_landing_year(year)
     ranges, in_ranges = sql.SQL(""), sql.SQL("")
     site_rows = scoped.rows
     if by_range:
@@ -404,6 +404,11 @@ def _copy(source: SourceReader, cursor, select: sql.Composable, copy_in: sql.Com
     return rows if rows >= 0 else 0
 
 
+def _in_landing_year(year: int | None) -> sql.Composable:
+    """` and landing.end_year = <year>` for a year-scoped table's pull; nothing for the others."""
+    return sql.SQL(" and landing.end_year = {}").format(sql.Literal(year)) if year is not None else sql.SQL("")
+
+
 def _key_match(left: str, right: str, key: tuple[str, ...]) -> sql.Composable:
     return sql.SQL(" and ").join(
         sql.SQL("{}.{} = {}.{}").format(sql.Identifier(left), sql.Identifier(k), sql.Identifier(right), sql.Identifier(k))
@@ -428,7 +433,7 @@ def _check_keys(cursor, district: District, table: LandingTable, incoming: sql.C
 
 
 def _apply_deletes(cursor, district, table, landing, incoming, year, deletable=sql.SQL("")) -> int:
-    scope = sql.SQL(" and landing.end_year = {}").format(sql.Literal(year)) if year is not None else sql.SQL("")
+    scope = _in_landing_year(year)
     cursor.execute(sql.SQL(
         "delete from {} as landing where landing.district_id = %s{}{}"
         " and not exists (select from {} as incoming where {})").format(
