@@ -338,9 +338,7 @@ def _apply_vanished(source: SourceReader, cursor, district: District, table: Lan
     and is found among those keys. Keys that are not one integer column are all read.
     """
     key = sql.Identifier(table.key[0])
-    cursor.execute("select format_type(atttypid, atttypmod) from pg_attribute where attrelid = %s::regclass"
-                   " and attname = %s", (f"landing.{table.name}", table.key[0]))
-    by_range = len(table.key) == 1 and cursor.fetchone()[0] in _INTEGER_TYPES
+    by_range = len(table.key) == 1 and _column_type(cursor, f"landing.{table.name}", table.key[0]) in _INTEGER_TYPES
     scoped = source.scoped(table, school_year)
     in_year = _in_landing_year(year)
     ranges, in_ranges = sql.SQL(""), sql.SQL("")
@@ -369,7 +367,9 @@ def _apply_vanished(source: SourceReader, cursor, district: District, table: Lan
         # every row's range against them took 88 s at the site where the bounds take under one.
         bounds = sql.SQL(" between range.start << {} and (range.start << {}) + {}").format(
             sql.Literal(KEY_BITS), sql.Literal(KEY_BITS), sql.Literal(2**KEY_BITS - 1))
-        if source.column_type(table.name, table.key[0]) in _INTEGER_TYPES:
+        with source.conn.cursor() as site_cursor:
+            site_key_type = _column_type(site_cursor, source.relation(table.name).as_string(source.conn), table.key[0])
+        if site_key_type in _INTEGER_TYPES:
             site_rows = sql.SQL("unnest({}::bigint[]) as range (start) cross join {} and {}.{}{}").format(
                 sql.Literal(differing), scoped.rows, sql.Identifier("row"), key, bounds)
         else:  # a site keeping the key in another type (text, say): compared as the counts were
@@ -402,6 +402,15 @@ def _copy(source: SourceReader, cursor, select: sql.Composable, copy_in: sql.Com
                 incoming.write(block)
         rows = site_cursor.rowcount
     return rows if rows >= 0 else 0
+
+
+def _column_type(cursor, relation: str, column: str) -> str | None:
+    """The type of the relation's column as format_type prints it (None without one), asked of
+    the server `cursor` is on: the landing's, or the district's."""
+    cursor.execute("select format_type(atttypid, atttypmod) from pg_attribute"
+                   " where attrelid = to_regclass(%s) and attname = %s and not attisdropped", (relation, column))
+    found = cursor.fetchone()
+    return found[0] if found else None
 
 
 def _in_landing_year(year: int | None) -> sql.Composable:

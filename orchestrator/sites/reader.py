@@ -187,15 +187,6 @@ class SourceReader:
         return sql.SQL("{} or {}.{}::text in ({})").format(
             changed.condition(row), row, sql.Identifier(table.path_keys[0]), inner)
 
-    def column_type(self, table: str, column: str) -> str | None:
-        """The type of the source table's column, as format_type prints it; None without one."""
-        with self.conn.cursor() as cursor:
-            cursor.execute("select format_type(atttypid, atttypmod) from pg_attribute"
-                           " where attrelid = to_regclass(%s) and attname = %s and not attisdropped",
-                           (self.relation(table).as_string(self.conn), column))
-            found = cursor.fetchone()
-            return found[0] if found else None
-
     def describe(self, tables: list[str]) -> dict[str, Relation | None]:
         """Kind and columns of each table at the source; None for a table it lacks."""
         names = [self.relation(t).as_string(self.conn) for t in tables]
