@@ -78,9 +78,11 @@ class DatabaseMemory:
         self._thread: threading.Thread | None = None
 
     def _watched_kb(self) -> int:
+        if self.watched is None:
+            return 0
         try:
             status = Path("/proc", str(self.watched), "status").read_text()
-        except (OSError, TypeError):
+        except OSError:  # ended meanwhile
             return 0
         return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
 

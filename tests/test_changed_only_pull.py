@@ -102,15 +102,15 @@ def test_a_row_moved_into_the_year_by_its_parent_is_read(one_site):
     site_execute(one_site, "01", "update calendar set end_year = end_year - 1"
                                  " where calendar_id = (select min(calendar_id) from calendar)")
     [out] = pull(one_site)
-    assert out.ok and next(t for t in out.tables if t.table == "attendance").deleted > 0
-    assert next(t for t in out.tables if t.table == "roster").deleted > 0
+    moved_out = {t.table: t for t in out.tables}
+    assert out.ok and moved_out["attendance"].deleted > 0
+    assert moved_out["roster"].deleted > 0
     site_execute(one_site, "01", "update calendar set end_year = end_year + 1"
                                  " where calendar_id = (select min(calendar_id) from calendar)")
     [back] = pull(one_site)
     by_table = {t.table: t for t in back.tables}
     assert back.ok and by_table["attendance"].changed_only and by_table["attendance"].inserted > 0
-    assert by_table["roster"].changed_only and by_table["roster"].inserted == out.tables[
-        [t.table for t in out.tables].index("roster")].deleted
+    assert by_table["roster"].changed_only and by_table["roster"].inserted == moved_out["roster"].deleted
     assert_as_a_full_pull_leaves_it(one_site)
 
 
