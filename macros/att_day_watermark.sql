@@ -69,37 +69,23 @@
 {% endmacro %}
 
 
-{% macro att_day_newly_counted(alias, through_dates) %}
-    {#- `<alias>.date` lies between the date the district's last run counted through and the one
-        this run counts through (either way round: a run may also count through an earlier date).
-        A district with no recorded date has -infinity: every counted day is new. -#}
+{% macro att_day_newly_counted(alias, through) %}
+    {#- `<alias>.date` lies between the date the district's last run counted through (`through`,
+        text) and the one this run counts through (either way round: a run may also count through
+        an earlier date). No recorded date (none) is -infinity: every counted day is new. -#}
     {%- set now = resync_attendance_through() -%}
-    {%- set before -%}
-        case {{ alias }}.district_id
-        {%- for code, through in through_dates | dictsort %}
-            when {{ dbt.string_literal(code) }} then date {{ dbt.string_literal(through) }}
-        {%- endfor %}
-            else date '-infinity' end
-    {%- endset -%}
+    {%- set before = "date " ~ dbt.string_literal(through if through is not none else '-infinity') -%}
     {{ alias }}.date > least({{ now }}, {{ before }}) and {{ alias }}.date <= greatest({{ now }}, {{ before }})
 {%- endmacro %}
 
 
-{% macro att_day_changed_since(alias, column, watermarks) %}
+{% macro att_day_changed_since(alias, column, watermark) %}
     {#-
-        `<alias>.<column> >= <that row's district's watermark>`; a district without a watermark
-        has -infinity (everything changed). Written as a CASE on district_id, which is a constant
-        in each branch of the staging union, so PostgreSQL folds it and can use the source's index.
+        `<alias>.<column> >= <watermark>` (text; none is -infinity: everything changed). Each
+        district's chain of the model asks with its own watermark, a constant, so PostgreSQL
+        reads the changes by the landing's (district_id, <column>) index.
     -#}
-    {%- if not watermarks -%}
-        {{ alias }}.{{ column }} >= timestamptz '-infinity'
-    {%- else -%}
-        {{ alias }}.{{ column }} >= case {{ alias }}.district_id
-        {%- for code, watermark in watermarks | dictsort %}
-            when {{ dbt.string_literal(code) }} then timestamptz {{ dbt.string_literal(watermark) }}
-        {%- endfor %}
-            else timestamptz '-infinity' end
-    {%- endif -%}
+    {{ alias }}.{{ column }} >= timestamptz {{ dbt.string_literal(watermark if watermark is not none else '-infinity') }}
 {%- endmacro %}
 
 

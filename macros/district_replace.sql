@@ -87,19 +87,45 @@ from {{ arg_dict['temp_relation'] }}
 set local enable_nestloop = on;
 analyze {{ new_rows }};
 
-{% call resync_delete(count=true) -%}
-delete from {{ target }} as old
-using {{ new_rows }} as tombstone
-where tombstone.{{ marker }}
-  {%- for column in keyed.key %}
-  and old.{{ column }} = tombstone.{{ column }}
-  {%- endfor %}
-  {%- for column in keyed.key_or_any %}
-  and (tombstone.{{ column }} is null or old.{{ column }} = tombstone.{{ column }})
-  {%- endfor %}
-  and old.district_id in ({{ codes | join(', ') if codes else 'null' }})
-  and old.end_year = {{ resync_school_year() }}
-{%- endcall %}
+{{ resync_rows_deleted_table() }}
+do $resync_delete$
+declare
+    deleted bigint;
+    deleted_all_dates bigint;
+begin
+    {%- for code in codes %}
+    -- Tombstones of one value (a date): found by the key's index down to it. Tested in the same
+    -- statement as those of any value, every tombstone read all of its key's rows (a student's
+    -- year, some 170 rows, to delete one).
+    delete from {{ target }} as old
+    using {{ new_rows }} as tombstone
+    where tombstone.{{ marker }}
+      {%- for column in keyed.key %}
+      and old.{{ column }} = tombstone.{{ column }}
+      {%- endfor %}
+      {%- for column in keyed.key_or_any %}
+      and tombstone.{{ column }} is not null and old.{{ column }} = tombstone.{{ column }}
+      {%- endfor %}
+      and old.district_id = {{ code }}
+      and old.end_year = {{ resync_school_year() }};
+    get diagnostics deleted = row_count;
+    -- Tombstones of any value (null): all of their key's rows.
+    delete from {{ target }} as old
+    using {{ new_rows }} as tombstone
+    where tombstone.{{ marker }}
+      {%- for column in keyed.key %}
+      and old.{{ column }} = tombstone.{{ column }}
+      {%- endfor %}
+      and ({% for column in keyed.key_or_any %}tombstone.{{ column }} is null{{ ' or ' if not loop.last }}{% endfor %})
+      {%- for column in keyed.key_or_any %}
+      and (tombstone.{{ column }} is null or old.{{ column }} = tombstone.{{ column }})
+      {%- endfor %}
+      and old.district_id = {{ code }}
+      and old.end_year = {{ resync_school_year() }};
+    get diagnostics deleted_all_dates = row_count;
+    insert into resync_rows_deleted (district_id, row_count) values ({{ code }}, deleted + deleted_all_dates);
+    {%- endfor %}
+end $resync_delete$;
 
 {#- District by district, so that each district's rows written are counted. #}
 {{ resync_insert_district_rows(target, new_rows, columns, where='not ' ~ marker) }}

@@ -17,8 +17,9 @@ import pytest
 import sqlalchemy as sa
 from dbt_helpers import checksums
 
-from orchestrator import database, demo_data, registry, resync, settings
-from orchestrator.sites import pulls
+from orchestrator import database, dbt_invoker, demo_data, registry, resync, settings
+from orchestrator.sites import landing_tables, pulls
+from orchestrator.sites.reader import SourceReader
 from generated_data import AS_OF, SCHOOL_YEAR
 
 STUDENTS = 40
@@ -417,3 +418,30 @@ def test_dates_cross_in_the_states_style_whatever_the_sites_default(two_sites):
     assert [(a, d) for a, d, _, _ in _attendance(url, "01")] == at_site
     [again] = pulls.pull(url, districts, ["attendance"], SCHOOL_YEAR)
     assert again.ok and again.written == 0 and again.tables[0].segments_read == 0
+
+
+def test_a_year_path_joins_keys_of_one_type_as_they_are_and_of_two_types_as_text(two_sites):
+    """The join to the calendar at the site compares the keys as they are when both tables keep
+    them in one type (it hashes integers: casting every row to text made a large district's key
+    count three times as slow), and as text when the site keeps them in two types: the rows read
+    are the same."""
+    url = two_sites.state_url
+    districts = _attendance_pulled(two_sites)
+    attendance = landing_tables.declared(dbt_invoker.project_graph(url))["attendance"]
+
+    def year_scope() -> str:
+        with SourceReader(districts[0], url) as source:
+            source.describe(["attendance", "calendar"])
+            return source.scoped(attendance, SCHOOL_YEAR).rows.as_string(source.conn)
+
+    assert '"p0"."calendar_id" = "row"."calendar_id"' in year_scope()
+    at_site = _attendance(url, "01")
+    site_execute(two_sites, "01", "alter table calendar alter column calendar_id type bigint",
+                 "update attendance set comments = 'noted' where attendance_id = (select min(attendance_id) from attendance)",
+                 "delete from attendance where attendance_id = (select max(attendance_id) from attendance)")
+    assert '"p0"."calendar_id"::text = "row"."calendar_id"::text' in year_scope()
+    for changed_only in (True, False):
+        [outcome] = pulls.pull(url, districts, ["attendance"], SCHOOL_YEAR, changed_only=changed_only)
+        assert outcome.ok, outcome.error
+    expected = [(a, d, s, "noted" if a == at_site[0][0] else c) for a, d, s, c in at_site[:-1]]
+    assert _attendance(url, "01") == expected

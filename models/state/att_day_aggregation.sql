@@ -91,142 +91,7 @@ roster as not materialized (select * from {{ ref('stg_roster') }}),
 attendance as not materialized (select * from {{ ref('stg_attendance') }}),
 attendance_code as not materialized (select * from {{ ref('stg_attendance_excuse') }}),
 -- Only the incremental mode reads it (PostgreSQL skips a CTE nobody reads).
-delete_log as not materialized (select * from {{ ref('stg_delete_log') }}){{ ',' if incremental }}
-{%- if incremental %}
-
-section_calendar as not materialized (
-    select section.district_id, section.section_id, course.calendar_id,
-           section.modified_date as section_modified_date
-    from section
-    join course using (district_id, course_id)
-),
-
-changed_code as not materialized (
-    select district_id, excuse_id from attendance_code
-    where {{ att_day_changed_since('attendance_code', 'modified_date', watermarks) }}
-),
-
-affected_scope as (
-    -- What the sources' changes since the district's watermark can have touched, as
-    -- (district, calendar, student, date); a null student means every student, a null date every
-    -- date, a null calendar the whole district.
-
-    -- Attendance inserted or updated, whatever its date (backdated corrections count).
-    select district_id, calendar_id, person_id, date
-    from attendance
-    where {{ att_day_changed_since('attendance', 'modified_date', watermarks) }}
-    -- Every row that uses an excuse code whose values changed.
-    union all
-    select attendance.district_id, attendance.calendar_id, attendance.person_id, attendance.date
-    from attendance
-    join changed_code using (district_id, excuse_id)
-    -- Rows deleted, or moved to another student, date, section or calendar (their old version).
-    -- A roster row's calendar is its section's; any other table (a period, term, section...
-    -- deleted or moved), or a roster row whose section is gone, stands for the whole district.
-    union all
-    select deleted.district_id,
-           case
-               when deleted.table_name in ('attendance', 'enrollment', 'day')
-               then (deleted.deleted_row ->> 'calendar_id')::integer
-               when deleted.table_name = 'roster' then section_calendar.calendar_id
-           end,
-           case
-               when deleted.table_name in ('attendance', 'enrollment')
-                    or deleted.table_name = 'roster' and section_calendar.calendar_id is not null
-               then (deleted.deleted_row ->> 'person_id')::integer
-           end,
-           case
-               when deleted.table_name in ('attendance', 'day')
-               then (deleted.deleted_row ->> 'date')::date
-           end
-    from delete_log as deleted
-    left join section_calendar
-      on section_calendar.district_id = deleted.district_id
-     and section_calendar.section_id = (deleted.deleted_row ->> 'section_id')::integer
-     and deleted.table_name = 'roster'
-    where {{ att_day_changed_since('deleted', 'deleted_at', watermarks) }}
-    -- Enrollments and rosters: the student's days in that calendar.
-    union all
-    select district_id, calendar_id, person_id, null::date
-    from enrollment
-    where {{ att_day_changed_since('enrollment', 'modified_date', watermarks) }}
-    union all
-    select roster.district_id, section_calendar.calendar_id, roster.person_id, null::date
-    from roster
-    join section_calendar using (district_id, section_id)
-    where {{ att_day_changed_since('roster', 'modified_date', watermarks) }}
-    -- A grade level's thresholds: its students.
-    union all
-    select enrollment.district_id, enrollment.calendar_id, enrollment.person_id, null::date
-    from grade_level
-    join enrollment using (district_id, grade_level_id)
-    where {{ att_day_changed_since('grade_level', 'modified_date', watermarks) }}
-    -- A day: that date of its calendar, when it changed or when it entered (or left) the
-    -- counted range since the last run (attendance counts through yesterday, so each new day adds
-    -- every enrolled student's row with no source change). A period: the days of its bell schedule.
-    union all
-    select district_id, calendar_id, null::integer, date
-    from day
-    where {{ att_day_changed_since('day', 'modified_date', watermarks) }}
-       or {{ att_day_newly_counted('day', through_dates) }}
-    union all
-    select day.district_id, day.calendar_id, null::integer, day.date
-    from period
-    join day using (district_id, period_schedule_id)
-    where {{ att_day_changed_since('period', 'modified_date', watermarks) }}
-    -- A calendar, course, section, placement or term: the calendar.
-    union all
-    select district_id, calendar_id, null::integer, null::date
-    from calendar
-    where {{ att_day_changed_since('calendar', 'modified_date', watermarks) }}
-    union all
-    select district_id, calendar_id, null::integer, null::date
-    from course
-    where {{ att_day_changed_since('course', 'modified_date', watermarks) }}
-    union all
-    select district_id, calendar_id, null::integer, null::date
-    from section_calendar
-    where {{ att_day_changed_since('section_calendar', 'section_modified_date', watermarks) }}
-    union all
-    select section_calendar.district_id, section_calendar.calendar_id, null::integer, null::date
-    from placement
-    join section_calendar using (district_id, section_id)
-    left join term using (district_id, term_id)
-    where {{ att_day_changed_since('placement', 'modified_date', watermarks) }}
-       or {{ att_day_changed_since('term', 'modified_date', watermarks) }}
-),
-
-affected_student_day as (
-    -- The scope as (district, calendar, student, date or null for all): a scope without a student
-    -- stands for every student with an enrollment there (any kind: one that no longer qualifies
-    -- still has rows to remove). A student whose enrollment changed is in the scope already.
-    select district_id, calendar_id, person_id, date
-    from affected_scope
-    where person_id is not null and calendar_id is not null
-    union all
-    select enrollment.district_id, enrollment.calendar_id, enrollment.person_id, scope.date
-    from affected_scope as scope
-    join enrollment
-      on enrollment.district_id = scope.district_id
-     and (scope.calendar_id is null or enrollment.calendar_id = scope.calendar_id)
-     and (scope.date is null or scope.date between enrollment.start_date and coalesce(enrollment.end_date, scope.date))
-    where scope.person_id is null
-),
-
-affected_key as (
-    -- Each key once: a student-calendar with a null date covers all its dates.
-    select distinct district_id, calendar_id, person_id, date
-    from affected_student_day as student_day
-    where date is null
-       or not exists (
-           select 1 from affected_student_day as whole
-           where whole.date is null
-             and whole.district_id = student_day.district_id
-             and whole.calendar_id = student_day.calendar_id
-             and whole.person_id = student_day.person_id
-       )
-)
-{%- endif %}
+delete_log as not materialized (select * from {{ ref('stg_delete_log') }})
 
 {#-
     The rows of each district in scope are computed by their own chain of CTEs (named d<n>_...),
@@ -258,9 +123,147 @@ from (
 with
 {%- for source in ['calendar', 'grade_level', 'enrollment', 'day', 'period', 'term', 'course', 'section',
                    'placement', 'roster', 'attendance', 'attendance_code']
-                  + (['affected_key'] if incremental else []) %}
+                  + (['delete_log'] if incremental else []) %}
 {{ d }}{{ source }} as not materialized (select * from {{ source }} where district_id = {{ district }}),
 {%- endfor %}
+{%- if incremental %}
+{%- set watermark = watermarks.get(code) %}
+
+{{ d }}section_calendar as not materialized (
+    select section.section_id, course.calendar_id, section.modified_date as section_modified_date
+    from {{ d }}section as section
+    join {{ d }}course as course using (course_id)
+),
+
+{{ d }}affected_scope as (
+    -- What the sources' changes since the district's watermark can have touched, as
+    -- (calendar, student, date); a null student means every student, a null date every date, a
+    -- null calendar the whole district. The watermark is a constant of the district's own chain,
+    -- so the landing's (district_id, modified_date) indexes find the changes: as one condition
+    -- over every district (a CASE on district_id) it read every attendance row of the state, and
+    -- this scope took 12 to 19 s of a 42 s nightly run (17 districts, 485,000 students).
+
+    -- Attendance inserted or updated, whatever its date (backdated corrections count).
+    select attendance.calendar_id, attendance.person_id, attendance.date
+    from {{ d }}attendance as attendance
+    where {{ att_day_changed_since('attendance', 'modified_date', watermark) }}
+    -- Every row that uses an excuse code whose values changed, by the excuse's index (a join
+    -- would read every attendance row of the district).
+    union all
+    select attendance.calendar_id, attendance.person_id, attendance.date
+    from {{ d }}attendance as attendance
+    where attendance.excuse_id = any(array(
+        select attendance_code.excuse_id from {{ d }}attendance_code as attendance_code
+        where {{ att_day_changed_since('attendance_code', 'modified_date', watermark) }}))
+    -- Rows deleted, or moved to another student, date, section or calendar (their old version).
+    -- A roster row's calendar is its section's; any other table (a period, term, section...
+    -- deleted or moved), or a roster row whose section is gone, stands for the whole district.
+    union all
+    select case
+               when deleted.table_name in ('attendance', 'enrollment', 'day')
+               then (deleted.deleted_row ->> 'calendar_id')::integer
+               when deleted.table_name = 'roster' then section_calendar.calendar_id
+           end,
+           case
+               when deleted.table_name in ('attendance', 'enrollment')
+                    or deleted.table_name = 'roster' and section_calendar.calendar_id is not null
+               then (deleted.deleted_row ->> 'person_id')::integer
+           end,
+           case
+               when deleted.table_name in ('attendance', 'day')
+               then (deleted.deleted_row ->> 'date')::date
+           end
+    from {{ d }}delete_log as deleted
+    left join {{ d }}section_calendar as section_calendar
+      on section_calendar.section_id = (deleted.deleted_row ->> 'section_id')::integer
+     and deleted.table_name = 'roster'
+    where {{ att_day_changed_since('deleted', 'deleted_at', watermark) }}
+    -- Enrollments and rosters: the student's days in that calendar.
+    union all
+    select enrollment.calendar_id, enrollment.person_id, null::date
+    from {{ d }}enrollment as enrollment
+    where {{ att_day_changed_since('enrollment', 'modified_date', watermark) }}
+    union all
+    select section_calendar.calendar_id, roster.person_id, null::date
+    from {{ d }}roster as roster
+    join {{ d }}section_calendar as section_calendar using (section_id)
+    where {{ att_day_changed_since('roster', 'modified_date', watermark) }}
+    -- A grade level's thresholds: its students.
+    union all
+    select enrollment.calendar_id, enrollment.person_id, null::date
+    from {{ d }}grade_level as grade_level
+    join {{ d }}enrollment as enrollment using (grade_level_id)
+    where {{ att_day_changed_since('grade_level', 'modified_date', watermark) }}
+    -- A day: that date of its calendar, when it changed or when it entered (or left) the
+    -- counted range since the last run (attendance counts through yesterday, so each new day adds
+    -- every enrolled student's row with no source change). A period: the days of its bell schedule.
+    union all
+    select day.calendar_id, null::integer, day.date
+    from {{ d }}day as day
+    where {{ att_day_changed_since('day', 'modified_date', watermark) }}
+       or {{ att_day_newly_counted('day', through_dates.get(code)) }}
+    union all
+    select day.calendar_id, null::integer, day.date
+    from {{ d }}period as period
+    join {{ d }}day as day using (period_schedule_id)
+    where {{ att_day_changed_since('period', 'modified_date', watermark) }}
+    -- A calendar, course, section, placement or term: the calendar.
+    union all
+    select calendar.calendar_id, null::integer, null::date
+    from {{ d }}calendar as calendar
+    where {{ att_day_changed_since('calendar', 'modified_date', watermark) }}
+    union all
+    select course.calendar_id, null::integer, null::date
+    from {{ d }}course as course
+    where {{ att_day_changed_since('course', 'modified_date', watermark) }}
+    union all
+    select section_calendar.calendar_id, null::integer, null::date
+    from {{ d }}section_calendar as section_calendar
+    where {{ att_day_changed_since('section_calendar', 'section_modified_date', watermark) }}
+    union all
+    select section_calendar.calendar_id, null::integer, null::date
+    from {{ d }}placement as placement
+    join {{ d }}section_calendar as section_calendar using (section_id)
+    left join {{ d }}term as term using (term_id)
+    where {{ att_day_changed_since('placement', 'modified_date', watermark) }}
+       or {{ att_day_changed_since('term', 'modified_date', watermark) }}
+),
+
+{{ d }}affected_student_day as (
+    -- The scope as (calendar, student, date or null for all): a scope without a student stands
+    -- for every student with an enrollment there (any kind: one that no longer qualifies still
+    -- has rows to remove). A student whose enrollment changed is in the scope already.
+    select scope.calendar_id, scope.person_id, scope.date
+    from {{ d }}affected_scope as scope
+    where scope.person_id is not null and scope.calendar_id is not null
+    union all
+    select enrollment.calendar_id, enrollment.person_id, scope.date
+    from {{ d }}affected_scope as scope
+    join {{ d }}enrollment as enrollment using (calendar_id)
+    where scope.person_id is null
+      and (scope.date is null or scope.date between enrollment.start_date and coalesce(enrollment.end_date, scope.date))
+    -- A scope without a calendar: the whole district.
+    union all
+    select enrollment.calendar_id, enrollment.person_id, scope.date
+    from {{ d }}affected_scope as scope
+    join {{ d }}enrollment as enrollment
+      on scope.date is null or scope.date between enrollment.start_date and coalesce(enrollment.end_date, scope.date)
+    where scope.person_id is null and scope.calendar_id is null
+),
+
+{{ d }}affected_key as (
+    -- Each key once: a student-calendar with a null date covers all its dates.
+    select distinct student_day.calendar_id, student_day.person_id, student_day.date
+    from {{ d }}affected_student_day as student_day
+    where student_day.date is null
+       or not exists (
+           select 1 from {{ d }}affected_student_day as whole
+           where whole.date is null
+             and whole.calendar_id = student_day.calendar_id
+             and whole.person_id = student_day.person_id
+       )
+),
+{%- endif %}
 
 {{ d }}qualifying_enrollment as (
     -- Enrollments in a reported calendar of the school year. Any service type counts; no-shows
@@ -325,10 +328,9 @@ with
     join {{ d }}term as term using (term_id)
     join {{ d }}period as placed_period using (period_id)
     {%- if incremental %}
-    where exists (
-        select 1 from {{ d }}affected_key as affected_key
-        where affected_key.person_id = roster.person_id
-    )
+    -- The affected students' rows alone, by the roster's person index (a semi-join here, after
+    -- the joins, read and joined every roster row of the district first).
+    where roster.person_id = any(array(select distinct affected_key.person_id from {{ d }}affected_key as affected_key))
     {%- endif %}
 ),
 
@@ -452,6 +454,9 @@ with
     left join {{ d }}attendance_code as code using (excuse_id)
     where not period.non_instructional
     {%- if incremental %}
+      -- The affected students' rows, by the attendance's person index: a semi-join alone read
+      -- every attendance row of the district (22 million in the largest) to keep a few thousand.
+      and attendance.person_id = any(array(select distinct affected_key.person_id from {{ d }}affected_key as affected_key))
       and exists (
           select 1 from {{ d }}affected_key as affected_key
           where affected_key.person_id = attendance.person_id
@@ -539,14 +544,14 @@ select person_id,
        end as absence_fraction_approx,
        1 as membership
 from {{ d }}day_total
-) as {{ d }}rows
-{%- endfor %}
 {%- if incremental %}
 union all
 -- One tombstone per affected key (a null date: all the student's dates in the calendar): the
 -- strategy deletes the rows it covers before it inserts the rows above.
-select district_id, person_id, calendar_id, date, null::smallint, null::integer, null::integer,
+select person_id, calendar_id, date, null::smallint, null::integer, null::integer,
        null::integer, null::integer, null::integer, null::integer, null::integer, null::integer,
        null::numeric(5, 4), null::numeric(2, 1), 0 as membership
-from affected_key
+from {{ d }}affected_key
 {%- endif %}
+) as {{ d }}rows
+{%- endfor %}

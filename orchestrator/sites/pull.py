@@ -38,7 +38,7 @@ from ..registry import District
 from ..segments import checksums, in_segments, set_datestyle
 from . import landing_sides, pull_snapshots
 from .landing_tables import YEAR_COLUMN, LandingTable, source_columns, typed_source_columns
-from .reader import ChangedSince, SourceReader
+from .reader import PULL_WORK_MEM, ChangedSince, SourceReader
 
 #: Districts pulled at once by pull_districts: the work is mostly waiting on two servers.
 PARALLEL_PULLS = 4
@@ -154,6 +154,7 @@ def pull_district(state_url: str, district: District, tables: list[LandingTable]
             # than the one it waited for, never an older one.
             cursor.execute("select pg_advisory_xact_lock(hashtext('resync_pull'), hashtext(%s))",
                            (district.code,))
+            cursor.execute("select set_config('work_mem', %s, true)", (PULL_WORK_MEM,))  # as at the district (reader)
             # Still registered, and kept so until the pull commits (its partitions go with it).
             cursor.execute(f'select 1 from "{settings.TOOL_SCHEMA}".district where code = %s for share',
                            (district.code,))
