@@ -8,25 +8,34 @@ each step a `resync` command in its own process, as a person or a schedule would
   dependencies, --weeks times, a week of district changes (`resync demo change --days 5`)
   and a plain VACUUM (what autovacuum does during the week) before each but the first;
 - one district's resync of every object, the largest district;
-- the nightly aggregation (`resync aggregate`, incremental) after a day of changes;
+- the nightly aggregation (`resync aggregate`, incremental), --nights times, each after a day of
+  changes (`resync demo change --days 1`); the median is compared with the weekly sync;
 - the write floor: every state table's rows written once more, as a plain CREATE TABLE AS
   copy of each table, in the same run.
 For each step: seconds, the peak resident memory of the resync process, and the peak private
 memory of the database's processes together (shared buffers excluded). At the end: the state
 tables' and indexes' sizes after the first and after the last weekly sync (bloat). Prints the
-tables and the load average, and drops the database.
+tables and the load average, and drops the database (unless --keep or --reuse).
 
     .venv/bin/python benchmarks/state_scale.py --scale 0.1
     .venv/bin/python benchmarks/state_scale.py --idle-below 1.5   # the full state: about 1.5 hours on 2 cores
 
 --idle-below LOAD waits before each timed step for the machine to settle (the load at each
-step's start is printed).
+step's start is printed). --nights N times N nightly runs, each after its own day of changes,
+and reports their median. --keep leaves the generated database in place and prints its URL;
+--reuse URL runs the steps again on a database kept that way (same --scale), without generating
+it (a full-size state takes minutes to generate and its first weekly sync a quarter of an hour):
+every weekly sync then follows a week of changes.
+
+    .venv/bin/python benchmarks/state_scale.py --scale 0.1 --keep
+    .venv/bin/python benchmarks/state_scale.py --scale 0.1 --reuse URL --weeks 1 --nights 3
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -200,22 +209,29 @@ def main() -> None:
     parser.add_argument("--idle-below", type=float, default=None, metavar="LOAD",
                         help="before each timed step, wait (up to 15 minutes) for the 1-minute load average"
                              " to fall below LOAD")
+    parser.add_argument("--nights", type=int, default=3, help="nightly runs, each after a day of changes")
+    parser.add_argument("--keep", action="store_true", help="leave the database in place and print its URL")
+    parser.add_argument("--reuse", metavar="URL", help="run on a database an earlier --keep left (same --scale)")
     args = parser.parse_args()
+    if args.weeks < 1 or args.nights < 1:
+        parser.error("--weeks and --nights take at least 1.")
     districts = _districts(args.scale)
     load_before = os.getloadavg()[0]
 
     server_url = database.database_url()
-    url = database.create_database(server_url, prefix="resync_bench")
+    url = args.reuse or database.create_database(server_url, prefix="resync_bench")
     try:
-        with database.transaction(url) as conn:
-            migrations.ensure_tool_schema(conn)
-            registered = [registry.add(conn, code, name) for code, name, _ in districts]
-        started = time.perf_counter()
-        for n, (district, (_, _, students)) in enumerate(zip(registered, districts)):
-            generate(url, [district], schools=max(1, students // 700), students=students,
-                     school_year=SCHOOL_YEAR, seed=args.seed + n, as_of=AS_OF)
-        generated = time.perf_counter() - started
-        database.autocommit(url, "analyze")
+        generated = None
+        if not args.reuse:
+            with database.transaction(url) as conn:
+                migrations.ensure_tool_schema(conn)
+                registered = [registry.add(conn, code, name) for code, name, _ in districts]
+            started = time.perf_counter()
+            for n, (district, (_, _, students)) in enumerate(zip(registered, districts)):
+                generate(url, [district], schools=max(1, students // 700), students=students,
+                         school_year=SCHOOL_YEAR, seed=args.seed + n, as_of=AS_OF)
+            generated = time.perf_counter() - started
+            database.autocommit(url, "analyze")
         dbt_invoker.warm(url)  # the manifest on disk, as a deployed checkout has it
 
         memory = DatabaseMemory(url)
@@ -224,44 +240,51 @@ def main() -> None:
         run_args = [a for o in objects for a in ("-o", o)] + [
             "--check-dependencies", "--school-year", str(SCHOOL_YEAR), "--yes"]
         steps, sizes = [], {}
+        seeds = args.seed
         for week in range(1, args.weeks + 1):
-            if week > 1:
-                _resync(url, ["demo", "change", "--days", "5", "--seed", str(args.seed + week)], memory)
+            first = week == 1 and not args.reuse
+            if not first:
+                _resync(url, ["demo", "change", "--days", "5", "--seed", str(seeds + week)], memory)
                 database.autocommit(url, "vacuum")
             result = _resync(url, ["run", *[a for c in codes for a in ("-d", c)], *run_args], memory,
                              args.idle_below)
-            steps.append((f"weekly sync {week}" + (" (creates the tables)" if week == 1 else ""), result))
+            steps.append((f"weekly sync {week}" + (" (creates the tables)" if first else ""), result))
             if week in (1, args.weeks):
                 sizes[week] = _sizes(url)
         largest = max(districts, key=lambda d: d[2])
         steps.append((f"one district's resync, every object ({largest[1]}, {largest[2]:,} students)",
                       _resync(url, ["run", "-d", largest[0], *run_args], memory, args.idle_below)))
-        _resync(url, ["demo", "change", "--days", "1", "--seed", str(args.seed + 100)], memory)
-        steps.append(("nightly aggregation, incremental, after a day of changes",
-                      _resync(url, ["aggregate", "--school-year", str(SCHOOL_YEAR)], memory, args.idle_below)))
+        for night in range(1, args.nights + 1):
+            _resync(url, ["demo", "change", "--days", "1", "--seed", str(seeds + 100 + night)], memory)
+            steps.append((f"nightly aggregation {night}, incremental, after a day of changes",
+                          _resync(url, ["aggregate", "--school-year", str(SCHOOL_YEAR)], memory, args.idle_below)))
         _wait_for_idle(args.idle_below)
         floor = _write_floor(url)
     finally:
-        database.drop_database(server_url, url)
+        if args.keep or args.reuse:
+            print(f"The state is kept in {url}", flush=True)
+        else:
+            database.drop_database(server_url, url)
     load_after = os.getloadavg()[0]
 
     students = sum(d[2] for d in districts)
     rows = sizes[1][0]
     print(f"{len(districts)} districts, {students:,} students (largest {largest[2]:,}), school year "
-          f"{SCHOOL_YEAR - 1}-{SCHOOL_YEAR} whole, generated in {generated:.0f} s; "
-          f"{rows:,} state rows after the first sync.")
+          f"{SCHOOL_YEAR - 1}-{SCHOOL_YEAR} whole, "
+          + (f"generated in {generated:.0f} s; " if generated is not None else "a kept state; ")
+          + f"{rows:,} state rows after the first sync.")
     header = ("run", "seconds", "of the write floor", "resync MB", "database MB", "load at start")
     lines = [("write floor: every state table copied once (CREATE TABLE AS)", f"{floor:.1f}", "1.0x", "", "", "")]
     for name, r in steps:
         lines.append((name, f"{r['seconds']:.1f}", f"{r['seconds'] / floor:.1f}x",
                       f"{r['resync_mb']:.0f}", f"{r['database_mb']:.0f}", f"{r['load']:.1f}"))
     _table(header, lines)
-    weekly = sorted(r["seconds"] for name, r in steps if name.startswith("weekly sync") and "creates" not in name)
-    nightly = next(r["seconds"] for name, r in steps if name.startswith("nightly"))
+    weekly = [r["seconds"] for name, r in steps if name.startswith("weekly sync") and "creates" not in name]
+    nightly = statistics.median(r["seconds"] for name, r in steps if name.startswith("nightly"))
     if weekly:
-        median = weekly[len(weekly) // 2] if len(weekly) % 2 else sum(weekly[len(weekly) // 2 - 1:][:2]) / 2
-        print(f"\nThe nightly aggregation took {100 * nightly / median:.1f}% of the median weekly sync after the"
-              f" first ({median:.1f} s).")
+        median = statistics.median(weekly)
+        print(f"\nThe nightly aggregation took {100 * nightly / median:.1f}% of the median weekly sync that"
+              f" replaced tables ({median:.1f} s), at its median ({nightly:.1f} s).")
     print()
     _table(("state tables", "rows", "tables MB", "indexes MB"), [
         (f"after weekly sync {week}", f"{size[0]:,}", f"{size[1] / 2**20:,.0f}", f"{size[2] / 2**20:,.0f}")

@@ -445,3 +445,20 @@ def test_a_year_path_joins_keys_of_one_type_as_they_are_and_of_two_types_as_text
         assert outcome.ok, outcome.error
     expected = [(a, d, s, "noted" if a == at_site[0][0] else c) for a, d, s, c in at_site[:-1]]
     assert _attendance(url, "01") == expected
+
+
+def test_a_readers_twin_reads_the_readers_snapshot(two_sites):
+    """A changed-only pull counts the district's keys on a second connection while it reads the
+    changed rows on the first: both must see the district at the same moment."""
+    with database.transaction(two_sites.state_url) as conn:
+        [district] = registry.resolve(conn, ["01"])
+    count = "select count(*) from attendance"
+    with SourceReader(district, two_sites.state_url) as source:
+        before = source.conn.execute(count).fetchone()[0]
+        site_execute(two_sites, "01", "delete from attendance where attendance_id = (select min(attendance_id) from attendance)")
+        with source.twin() as twin:
+            assert twin is not None
+            assert twin.execute(count).fetchone()[0] == before
+            assert twin.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    with psycopg.connect(database.libpq_url(two_sites.sites["01"])) as site:
+        assert site.execute(count).fetchone()[0] == before - 1

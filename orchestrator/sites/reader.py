@@ -9,7 +9,9 @@ expression is code too: a table that has one fails instead of running it).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from typing import Iterator
 
 import psycopg
 from psycopg import sql
@@ -105,19 +107,27 @@ class SourceReader:
         return "its site" if self.is_site else f"schema {self.district.schema_name}"
 
     def __enter__(self) -> "SourceReader":
+        self.conn = self._connect()
+        return self
+
+    def _connect(self, snapshot: str | None = None) -> psycopg.Connection:
+        """A read-only REPEATABLE READ transaction at the source, set up for pulling; in the
+        exported `snapshot` when given."""
         url = self.district.site_url or self.state_url
         options = {"application_name": "state_resync_pull"}
         if "connect_timeout" not in url:
             options["connect_timeout"] = CONNECT_TIMEOUT
         try:
-            self.conn = psycopg.connect(database.libpq_url(url), **options)
+            conn = psycopg.connect(database.libpq_url(url), **options)
         except psycopg.Error as exc:
             raise ResyncError(
                 f"District {self.district.code} ({self.district.name}): {self.where()} cannot be"
                 f" reached: {database.error_reason(exc)}.") from exc
-        self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        self.conn.read_only = True
-        with self.conn.cursor() as cursor:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        with conn.cursor() as cursor:
+            if snapshot is not None:  # the transaction's first statement, as PostgreSQL requires
+                cursor.execute(sql.SQL("set transaction snapshot {}").format(sql.Literal(snapshot)))
             # Dates cross as COPY text: in the style the state reads, whatever the district's
             # server prints by default (its 'SQL, DMY' would turn 2 September into 9 February).
             set_datestyle(cursor)
@@ -128,7 +138,32 @@ class SourceReader:
             if not self.is_site:
                 cursor.execute("set local row_security = off")
                 cursor.execute("set local search_path = pg_catalog, pg_temp")
-        return self
+        return conn
+
+    @contextlib.contextmanager
+    def twin(self) -> Iterator[psycopg.Connection | None]:
+        """A second connection to the source in this reader's snapshot (exported to it), so that
+        two reads of one snapshot run side by side; None for a server before PostgreSQL 10 (a
+        standby could not export a snapshot) or one that cannot be reached twice: the caller then
+        reads on `conn`, one thing at a time."""
+        if self.conn.info.server_version < 100000:
+            yield None
+            return
+        # Not in a savepoint, which could undo a refusal: PostgreSQL exports no snapshot from a
+        # subtransaction.
+        with self.conn.cursor() as cursor:
+            cursor.execute("select pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+        try:
+            conn = self._connect(snapshot)
+        except ResyncError:
+            yield None
+            return
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+            conn.close()
 
     def __exit__(self, *exc) -> None:
         if self.conn is not None:
