@@ -87,6 +87,19 @@ from {{ arg_dict['temp_relation'] }}
 set local enable_nestloop = on;
 analyze {{ new_rows }};
 
+{#- Per district, two deletes: the tombstones of one value (a date) find their rows by the key's
+    index down to that value; tested in the same statement as those of any value (null: all of
+    their key's rows), every tombstone read all of its key's rows (a student's year, some 170
+    rows, to delete one). #}
+{%- set delete_covered -%}
+    delete from {{ target }} as old
+    using {{ new_rows }} as tombstone
+    where tombstone.{{ marker }}
+      and old.end_year = {{ resync_school_year() }}
+      {%- for column in keyed.key %}
+      and old.{{ column }} = tombstone.{{ column }}
+      {%- endfor %}
+{%- endset %}
 {{ resync_rows_deleted_table() }}
 do $resync_delete$
 declare
@@ -94,34 +107,18 @@ declare
     deleted_all_dates bigint;
 begin
     {%- for code in codes %}
-    -- Tombstones of one value (a date): found by the key's index down to it. Tested in the same
-    -- statement as those of any value, every tombstone read all of its key's rows (a student's
-    -- year, some 170 rows, to delete one).
-    delete from {{ target }} as old
-    using {{ new_rows }} as tombstone
-    where tombstone.{{ marker }}
-      {%- for column in keyed.key %}
-      and old.{{ column }} = tombstone.{{ column }}
-      {%- endfor %}
+{{ delete_covered }}
       {%- for column in keyed.key_or_any %}
       and tombstone.{{ column }} is not null and old.{{ column }} = tombstone.{{ column }}
       {%- endfor %}
-      and old.district_id = {{ code }}
-      and old.end_year = {{ resync_school_year() }};
+      and old.district_id = {{ code }};
     get diagnostics deleted = row_count;
-    -- Tombstones of any value (null): all of their key's rows.
-    delete from {{ target }} as old
-    using {{ new_rows }} as tombstone
-    where tombstone.{{ marker }}
-      {%- for column in keyed.key %}
-      and old.{{ column }} = tombstone.{{ column }}
-      {%- endfor %}
+{{ delete_covered }}
       and ({% for column in keyed.key_or_any %}tombstone.{{ column }} is null{{ ' or ' if not loop.last }}{% endfor %})
       {%- for column in keyed.key_or_any %}
       and (tombstone.{{ column }} is null or old.{{ column }} = tombstone.{{ column }})
       {%- endfor %}
-      and old.district_id = {{ code }}
-      and old.end_year = {{ resync_school_year() }};
+      and old.district_id = {{ code }};
     get diagnostics deleted_all_dates = row_count;
     insert into resync_rows_deleted (district_id, row_count) values ({{ code }}, deleted + deleted_all_dates);
     {%- endfor %}
