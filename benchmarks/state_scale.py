@@ -47,6 +47,7 @@ import sqlalchemy as sa
 
 from orchestrator import database, dbt_invoker, migrations, registry, state_config
 from orchestrator.demo_data import generate
+from orchestrator.errors import ResyncError
 
 SCHOOL_YEAR = 2024
 AS_OF = date(SCHOOL_YEAR, 7, 1)  # after the year: generated whole
@@ -195,6 +196,19 @@ def _write_floor(url: str) -> float:
     return seconds
 
 
+def _check_kept(url: str, districts: list[tuple[str, str, int]]) -> None:
+    """One sentence and a non-zero exit unless `url` is a state this benchmark kept (--keep)."""
+    try:
+        with database.transaction(url) as conn:
+            registered = {d.code for d in registry.list_all(conn)} if migrations.applied_names(conn) is not None else set()
+    except ResyncError as exc:
+        raise SystemExit(f"--reuse: {exc}") from None
+    missing = [code for code, _, _ in districts if code not in registered]
+    if missing:
+        raise SystemExit(f"--reuse: {url} holds no state this benchmark kept (districts {', '.join(missing)}"
+                         " are not registered there).")
+
+
 def _districts(scale: float) -> list[tuple[str, str, int]]:
     total = sum(students for _, _, students in NEVADA)
     return [(code, name, max(30, round(students * STATE_STUDENTS * scale / total)))
@@ -219,6 +233,8 @@ def main() -> None:
     load_before = os.getloadavg()[0]
 
     server_url = database.database_url()
+    if args.reuse:
+        _check_kept(args.reuse, districts)
     url = args.reuse or database.create_database(server_url, prefix="resync_bench")
     try:
         generated = None
