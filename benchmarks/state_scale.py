@@ -256,11 +256,10 @@ def main() -> None:
         run_args = [a for o in objects for a in ("-o", o)] + [
             "--check-dependencies", "--school-year", str(SCHOOL_YEAR), "--yes"]
         steps, sizes = [], {}
-        seeds = args.seed
         for week in range(1, args.weeks + 1):
             first = week == 1 and not args.reuse
             if not first:
-                _resync(url, ["demo", "change", "--days", "5", "--seed", str(seeds + week)], memory)
+                _resync(url, ["demo", "change", "--days", "5", "--seed", str(args.seed + week)], memory)
                 database.autocommit(url, "vacuum")
             result = _resync(url, ["run", *[a for c in codes for a in ("-d", c)], *run_args], memory,
                              args.idle_below)
@@ -271,7 +270,7 @@ def main() -> None:
         steps.append((f"one district's resync, every object ({largest[1]}, {largest[2]:,} students)",
                       _resync(url, ["run", "-d", largest[0], *run_args], memory, args.idle_below)))
         for night in range(1, args.nights + 1):
-            _resync(url, ["demo", "change", "--days", "1", "--seed", str(seeds + 100 + night)], memory)
+            _resync(url, ["demo", "change", "--days", "1", "--seed", str(args.seed + 100 + night)], memory)
             steps.append((f"nightly aggregation {night}, incremental, after a day of changes",
                           _resync(url, ["aggregate", "--school-year", str(SCHOOL_YEAR)], memory, args.idle_below)))
         _wait_for_idle(args.idle_below)

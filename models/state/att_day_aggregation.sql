@@ -122,7 +122,7 @@ delete_log as not materialized (select * from {{ ref('stg_delete_log') }})
 {%- set d = 'd' ~ loop.index ~ '_' %}
 {%- set district = dbt.string_literal(code) if code is not none else 'null::text' %}
 {{ 'union all' if not loop.first }}
-{# District {{ code }}. #}
+-- District {{ code }}.
 select {{ district }}::text as district_id, {{ d }}rows.*
 from (
 with
@@ -268,6 +268,12 @@ with
              and whole.person_id = student_day.person_id
        )
 ),
+
+{{ d }}affected_person as (
+    {# The affected keys' students, each once: the roster and attendance reads below find their
+       rows by the person indexes. #}
+    select distinct affected_key.person_id from {{ d }}affected_key as affected_key
+),
 {%- endif %}
 
 {{ d }}qualifying_enrollment as (
@@ -335,7 +341,7 @@ with
     {%- if incremental %}
     {# The affected students' rows alone, by the roster's person index (a semi-join here, after
        the joins, read and joined every roster row of the district first). #}
-    where roster.person_id = any(array(select distinct affected_key.person_id from {{ d }}affected_key as affected_key))
+    where roster.person_id = any(array(select affected_person.person_id from {{ d }}affected_person as affected_person))
     {%- endif %}
 ),
 
@@ -461,7 +467,7 @@ with
     {%- if incremental %}
       {# The affected students' rows, by the attendance's person index: a semi-join alone read
          every attendance row of the district (22 million in the largest) to keep a few thousand. #}
-      and attendance.person_id = any(array(select distinct affected_key.person_id from {{ d }}affected_key as affected_key))
+      and attendance.person_id = any(array(select affected_person.person_id from {{ d }}affected_person as affected_person))
       and exists (
           select 1 from {{ d }}affected_key as affected_key
           where affected_key.person_id = attendance.person_id

@@ -336,13 +336,17 @@ def _temporary(cursor, name: str, columns: sql.Composable, landing: sql.Composab
     return temporary
 
 
+def _site_range(table: LandingTable) -> sql.Composable:
+    """A row's key range at the district (`row`.key >> KEY_BITS), whatever type it keeps the key in."""
+    return sql.SQL("{}.{}::bigint >> {}").format(sql.Identifier("row"), sql.Identifier(table.key[0]),
+                                                 sql.Literal(KEY_BITS))
+
+
 def _count_at_site(conn, source: SourceReader, table: LandingTable, school_year: int) -> dict[int, int]:
     """The district's keys of the school year per range (key >> KEY_BITS), read on `conn`."""
-    site_range = sql.SQL("{}.{}::bigint >> {}").format(sql.Identifier("row"), sql.Identifier(table.key[0]),
-                                                       sql.Literal(KEY_BITS))
     with conn.cursor() as site_cursor:
         site_cursor.execute(sql.SQL("select {}, count(*) from {} group by 1").format(
-            site_range, source.scoped(table, school_year).rows))
+            _site_range(table), source.scoped(table, school_year).rows))
         return dict(site_cursor.fetchall())
 
 
@@ -365,7 +369,6 @@ def _apply_vanished(source: SourceReader, cursor, district: District, table: Lan
     ranges, in_ranges = sql.SQL(""), sql.SQL("")
     site_rows = scoped.rows
     if by_range:
-        site_range = sql.SQL("{}.{}::bigint >> {}").format(sql.Identifier("row"), key, sql.Literal(KEY_BITS))
         landing_range = sql.SQL("landing.{} >> {}").format(key, sql.Literal(KEY_BITS))
         # Both ends at once, as a full pull's checksums: each is a scan of the district's table.
         with ThreadPoolExecutor(max_workers=1) as site_side:
@@ -388,7 +391,8 @@ def _apply_vanished(source: SourceReader, cursor, district: District, table: Lan
             site_rows = sql.SQL("unnest({}::bigint[]) as range (start) cross join {} and {}.{}{}").format(
                 sql.Literal(differing), scoped.rows, sql.Identifier("row"), key, bounds)
         else:  # a site keeping the key in another type (text, say): compared as the counts were
-            site_rows = sql.SQL("{} and {} = any({}::bigint[])").format(scoped.rows, site_range, sql.Literal(differing))
+            site_rows = sql.SQL("{} and {} = any({}::bigint[])").format(scoped.rows, _site_range(table),
+                                                                       sql.Literal(differing))
         ranges = sql.SQL(" using unnest({}::bigint[]) as range (start)").format(sql.Literal(differing))
         in_ranges = sql.SQL(" and landing.{}{}").format(key, bounds)
     key_sql = sql.SQL(", ").join(map(sql.Identifier, table.key))
