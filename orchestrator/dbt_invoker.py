@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import database, settings
+from . import database, dbt_cte_injection, settings
 from .errors import ResyncError
 
 #: Folders (relative to the project) and files whose contents make up the parsed manifest.
@@ -431,6 +431,8 @@ def invoke(
     """
     from dbt.cli.main import dbtRunner
 
+    dbt_cte_injection.install()
+
     url = url or database.database_url()
     environment = database.dbt_environment(url)
     command, *rest = args
@@ -468,6 +470,8 @@ def compiled_sql(models: list[str], variables: dict, url: str | None = None) -> 
     """The SELECT each model would run with these vars (`dbt compile`, ephemeral staging inlined
     as CTEs), by model name; ResyncError with dbt's reason when it does not compile."""
     from dbt.cli.main import dbtRunner
+
+    dbt_cte_injection.install()
 
     url = url or database.database_url()
     environment = database.dbt_environment(url)

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from dbt_helpers import pull
 
-from orchestrator import database, dbt_invoker, migrations, registry, settings
+from orchestrator import database, dbt_cte_injection, dbt_invoker, migrations, registry, settings
 
 
 def _register_district(url: str, code: str, name: str) -> None:
@@ -133,3 +133,45 @@ def test_a_failed_run_is_reported_not_raised(database_url):
     [node] = result.nodes
     assert node.status == "error" and 'column "name" does not exist' in node.message
     assert 'column "name" does not exist' in result.error
+
+
+def _ctes(*names: str) -> list:
+    from dbt.contracts.graph.nodes import InjectedCTE
+
+    return [InjectedCTE(id=n, sql=f" __dbt__cte__{n} as (\nselect 1 as {n}\n)") for n in names]
+
+
+@pytest.mark.parametrize("sql", [
+    "with x as (select 1) select * from x",
+    "\n-- depends_on: a\n/* with */ WITH RECURSIVE x (a) as (select 1) select * from x",
+    "WITH\n\n  recursive  \n x(a) as (select 1) select 1",
+    "with -- the first\n x as (select 1) select 1",
+    "select 1",
+    "-- with\nselect 1 as with_nothing",
+    "with x as (select 1) select 1;",
+    "  with",
+])
+def test_the_ctes_go_where_dbts_own_function_puts_them(sql):
+    assert dbt_cte_injection.inject_ctes_into_sql(sql, _ctes("a", "b")) == dbt_cte_injection.dbts_own(sql, _ctes("a", "b"))
+    assert dbt_cte_injection.inject_ctes_into_sql(sql, []) == sql
+
+
+def test_every_state_model_compiles_as_with_dbts_own_cte_placing(state_url, monkeypatch):
+    from dbt import compilation
+
+    dbt_cte_injection.install()
+    placed = []
+
+    def recording(sql, ctes):
+        placed.append((sql, ctes))
+        return dbt_cte_injection.inject_ctes_into_sql(sql, ctes)
+
+    monkeypatch.setattr(compilation, "inject_ctes_into_sql", recording)
+    with database.transaction(state_url) as conn:
+        codes = [d.code for d in registry.list_all(conn)]
+    for mode in ("refresh", "incremental"):
+        compiled = dbt_invoker.compiled_sql(["state"], {"districts": codes, "aggregation_mode": mode}, url=state_url)
+        assert "att_day_aggregation" in compiled
+    assert any(len(sql) > 50_000 for sql, _ in placed)  # the aggregation's chains, one per district
+    for sql, ctes in placed:
+        assert dbt_cte_injection.inject_ctes_into_sql(sql, ctes) == dbt_cte_injection.dbts_own(sql, ctes)
