@@ -203,3 +203,52 @@ def test_a_view_at_the_site_is_pulled_in_full(one_site):
     excuse = next(t for t in outcome.tables if t.table == "attendance_excuse")
     assert not excuse.changed_only and "view" in excuse.full_because and excuse.updated == 1
     assert all(t.changed_only for t in outcome.tables if t.table != "attendance_excuse")
+
+
+def _kept_counts(sites) -> dict[str, dict[int, int] | None]:
+    rows = state_query(sites.state_url, "select table_name, key_ranges, key_counts from resync.pull_snapshot"
+                                        " where district_id = '01'")
+    return {table: dict(zip(ranges, counts)) if ranges is not None else None for table, ranges, counts in rows}
+
+
+def _landing_counts(sites, table: str, key: str) -> dict[int, int]:
+    return dict(state_query(sites.state_url, f"select {key} >> 6, count(*) from landing.{table}"
+                                             f" where district_id = '01' and end_year = {SCHOOL_YEAR} group by 1"))
+
+
+def _attendance(outcome):
+    assert outcome.ok, outcome.error
+    return next(t for t in outcome.tables if t.table == "attendance")
+
+
+def test_the_landings_key_counts_are_kept_for_the_next_changed_only_pull(one_site):
+    """A changed-only pull keeps the landing's keys per range (the district's, which the landing
+    then holds) with its snapshot; the next one adds the keys its changed rows bring into the
+    year instead of counting the landing, and still finds every delete. A pull of another school
+    year (which may move rows out of this one), or a full pull, leaves this year's counts unknown."""
+    assert set(_kept_counts(one_site).values()) == {None}  # after the first, full, pull
+    demo_data.apply_changes(one_site.state_url, [one_site.district], days=1, seed=3)
+    assert _attendance(pull(one_site)[0]).landing_counted is True
+    kept = _kept_counts(one_site)
+    assert kept["attendance"] == _landing_counts(one_site, "attendance", "attendance_id")
+    assert kept["roster"] == _landing_counts(one_site, "roster", "roster_id")
+
+    # A calendar moved to the year before: that year's pull moves its rows there in the landing.
+    calendar = "(select min(calendar_id) from calendar)"
+    site_execute(one_site, "01", f"update calendar set end_year = end_year - 1 where calendar_id = {calendar}")
+    [before] = pulls.pull(one_site.state_url, [one_site.district], pulls.tables_for_objects([]), SCHOOL_YEAR - 1,
+                          changed_only=True)
+    assert _attendance(before).updated > 0 and _kept_counts(one_site)["attendance"] is None
+    assert _attendance(pull(one_site)[0]).landing_counted is True
+
+    # Back into the year, with a delete: the rows come in by update, counted as they enter.
+    site_execute(one_site, "01", f"update calendar set end_year = end_year + 1 where calendar_id = {calendar}",
+                 "delete from attendance where attendance_id = (select min(attendance_id) from attendance)")
+    attendance = _attendance(pull(one_site)[0])
+    assert attendance.landing_counted is False
+    assert attendance.updated > 0 and attendance.inserted == 0 and attendance.deleted == 1
+    assert 0 < attendance.keys_read <= 2 ** 6  # only the deleted key's range counts differently
+    assert _kept_counts(one_site)["attendance"] == _landing_counts(one_site, "attendance", "attendance_id")
+    assert_as_a_full_pull_leaves_it(one_site)
+    assert set(_kept_counts(one_site).values()) == {None}  # the full pull's
+    assert _attendance(pull(one_site)[0]).landing_counted is True

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import psycopg
 from psycopg import sql
@@ -36,7 +36,7 @@ from .. import database, settings
 from ..errors import ResyncError
 from ..registry import District
 from ..segments import checksums, in_segments, set_datestyle
-from . import landing_sides, pull_snapshots
+from . import landing_key_counts, landing_sides, pull_snapshots
 from .landing_tables import YEAR_COLUMN, LandingTable, source_columns, typed_source_columns
 from .reader import PULL_WORK_MEM, ChangedSince, SourceReader
 
@@ -68,13 +68,17 @@ class TablePull:
     # for a first or a changed-only pull).
     segments_compared: int | None = None
     segments_read: int | None = None
+    # Changed-only: whether the landing's keys were counted (not known from the last pull).
+    landing_counted: bool | None = None
+    # The landing's keys per range after the pull, when known (kept for the next: landing_key_counts).
+    key_counts: dict[int, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def written(self) -> int:
         return self.inserted + self.updated + self.deleted
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k != "analyzed"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("analyzed", "key_counts")}
 
 
 @dataclass
@@ -169,17 +173,18 @@ def pull_district(state_url: str, district: District, tables: list[LandingTable]
                     if changed_only else {}
                 for table in tables:
                     current["table"] = table.name
-                    changed, full_because = None, None
+                    changed, full_because, counts = None, None, None
                     if changed_only:
                         changed, full_because = pull_snapshots.since(
                             kept.get(table.name), snapshot, pull_snapshots.source_of(district), columns[table.name],
                             [relations[n] for n in (table.name, *(table.year_path or ()))])
+                        counts = kept[table.name].key_counts if changed is not None else None
                     outcome.tables.append(_pull_table(source, cursor, district, table, columns[table.name],
-                                                      school_year, changed, full_because))
+                                                      school_year, changed, full_because, counts))
                 current["table"] = None
             _log(cursor, district, outcome.tables)
             pull_snapshots.record(cursor, district, snapshot,
-                                  [(t.table, t.end_year, columns[t.table]) for t in outcome.tables])
+                                  [(t.table, t.end_year, columns[t.table], t.key_counts) for t in outcome.tables])
             state.commit()
     except ResyncError as exc:
         outcome.tables, outcome.error = [], str(exc)
@@ -207,8 +212,10 @@ def _select(source: SourceReader, district: District, table: LandingTable, colum
 
 
 def _pull_table(source: SourceReader, cursor, district: District, table: LandingTable, columns: list[str],
-                school_year: int, changed: ChangedSince | None = None, full_because: str | None = None) -> TablePull:
-    """Pull one table: in full, or with `changed` only the rows changed since (and keys, for deletes)."""
+                school_year: int, changed: ChangedSince | None = None, full_because: str | None = None,
+                kept_counts: dict[int, int] | None = None) -> TablePull:
+    """Pull one table: in full, or with `changed` only the rows changed since (and keys, for
+    deletes). `kept_counts`: the landing's keys per range as the last pull left them, if known."""
     started = time.perf_counter()
     landing = sql.Identifier("landing", table.name)
     stored = ["district_id", *columns, *([YEAR_COLUMN] if table.derives_year else [])]
@@ -221,6 +228,7 @@ def _pull_table(source: SourceReader, cursor, district: District, table: Landing
     if first_pull and changed is not None:
         changed, full_because = None, "the landing holds none of its rows"
     keys_read, rows = 0, 0  # rows: how many the district has (a full pull read them all)
+    counts, landing_counted = None, None  # the landing's keys per range after the pull
     segments = None  # a full re-pull: (segments compared, segments read)
     if first_pull:
         # Nothing of this district is here yet: straight into the landing. Its key constraints
@@ -246,10 +254,15 @@ def _pull_table(source: SourceReader, cursor, district: District, table: Landing
             read = _copy(source, cursor, select, sql.SQL("copy {} ({}) from stdin").format(incoming, stored_sql))
             _check_keys(cursor, district, table, incoming)
             cursor.execute(sql.SQL("analyze {}").format(incoming))
+            held = None
+            if by_range and kept_counts is not None:
+                held = landing_key_counts.with_entering(kept_counts, landing_key_counts.entering(
+                    cursor, district.code, table.key[0], KEY_BITS, landing, incoming, year))
             updated = _apply_updates(cursor, district, table, landing, incoming, columns)
             inserted = _apply_inserts(cursor, district, table, landing, incoming, stored_sql)
-            deleted, keys_read, rows = _apply_vanished(source, cursor, district, table, landing, year, school_year,
-                                                       by_range, counted)
+            deleted, keys_read, rows, counts = _apply_vanished(source, cursor, district, table, landing, year,
+                                                               school_year, by_range, counted, held)
+            landing_counted = by_range and held is None
         cursor.execute(sql.SQL("drop table {}").format(incoming))
     written = inserted + updated + deleted
     analyzed = bool(written and (first_pull or written > ANALYZE_SHARE * max(rows, 1)))
@@ -258,7 +271,7 @@ def _pull_table(source: SourceReader, cursor, district: District, table: Landing
         cursor.execute(sql.SQL("analyze {}").format(sql.Identifier("landing", f"{table.name}__{district.code}")))
     return TablePull(table.name, year, read, inserted, updated, deleted, round(time.perf_counter() - started, 3),
                      analyzed, changed is not None, keys_read, full_because,
-                     *(segments or (None, None)))
+                     *(segments or (None, None)), landing_counted, counts)
 
 
 def _pull_differing_segments(source: SourceReader, cursor, district: District, table: LandingTable,
@@ -351,17 +364,19 @@ def _count_at_site(conn, source: SourceReader, table: LandingTable, school_year:
 
 
 def _apply_vanished(source: SourceReader, cursor, district: District, table: LandingTable, landing: sql.Composable,
-                    year: int | None, school_year: int, by_range: bool,
-                    counted_ahead: Future | None = None) -> tuple[int, int, int]:
+                    year: int | None, school_year: int, by_range: bool, counted_ahead: Future | None = None,
+                    held_ahead: dict[int, int] | None = None) -> tuple[int, int, int, dict[int, int] | None]:
     """Delete the landing rows (of the year) whose key is no longer at the district, after the
-    changed rows were applied; (rows deleted, keys read, rows the district has).
+    changed rows were applied; (rows deleted, keys read, rows the district has, the landing's
+    keys per range now: the district's, or None when not counted by range).
 
     The landing then holds every key the district has (the unchanged rows since the last pull,
     the changed ones just now), so in a range of keys (2^KEY_BITS wide) where the district counts
     as many rows as the landing, the landing holds the same keys, and only the ranges that count
     differently need their keys read. A duplicate key at the district counts differently too,
     and is found among those keys. Keys that are not one integer column (`by_range` false) are
-    all read. `counted_ahead`: the district's counts (_count_at_site), already under way.
+    all read. `counted_ahead`: the district's counts (_count_at_site), already under way;
+    `held_ahead`: the landing's counts, known without counting it (landing_key_counts).
     """
     key = sql.Identifier(table.key[0])
     scoped = source.scoped(table, school_year)
@@ -373,13 +388,15 @@ def _apply_vanished(source: SourceReader, cursor, district: District, table: Lan
         # Both ends at once, as a full pull's checksums: each is a scan of the district's table.
         with ThreadPoolExecutor(max_workers=1) as site_side:
             at_site_counts = counted_ahead or site_side.submit(_count_at_site, source.conn, source, table, school_year)
-            cursor.execute(sql.SQL("select {}, count(*) from {} as landing where landing.district_id = %s{}"
-                                   " group by 1").format(landing_range, landing, in_year), (district.code,))
-            held = dict(cursor.fetchall())
+            held = held_ahead
+            if held is None:
+                cursor.execute(sql.SQL("select {}, count(*) from {} as landing where landing.district_id = %s{}"
+                                       " group by 1").format(landing_range, landing, in_year), (district.code,))
+                held = dict(cursor.fetchall())
             counted = at_site_counts.result()
         differing = sorted(r for r in counted.keys() | held.keys() if counted.get(r) != held.get(r))
         if not differing:
-            return 0, 0, sum(counted.values())
+            return 0, 0, sum(counted.values()), counted
         # Each range as bounds of the key's index at both ends, not an expression of every row:
         # a day's deletes at a district of 350,000 students touch some 2,500 ranges, and testing
         # every row's range against them took 88 s at the site where the bounds take under one.
@@ -408,7 +425,8 @@ def _apply_vanished(source: SourceReader, cursor, district: District, table: Lan
         landing, ranges, in_year, in_ranges, present, _key_match("present", "landing", table.key)), (district.code,))
     deleted = cursor.rowcount
     cursor.execute(sql.SQL("drop table {}").format(present))
-    return deleted, read, sum(counted.values()) if by_range else read
+    # The landing now holds, in every range, the keys the district counted.
+    return deleted, read, *((sum(counted.values()), counted) if by_range else (read, None))
 
 
 def _copy(source: SourceReader, cursor, select: sql.Composable, copy_in: sql.Composable) -> int:

@@ -2,7 +2,7 @@
 
     kept = recorded(cursor, district, tables, school_year)   # table name -> Recorded
     changed, why_full = since(kept.get("attendance"), current, source_of(district), columns, kinds)
-    record(cursor, district, current, [(table, year, columns), ...])
+    record(cursor, district, current, [(table, year, columns, key_counts), ...])
 
 Written in the pull's own state transaction (resync.pull_snapshot, sql/tool/074_pull_snapshot.sql),
 so a snapshot is recorded exactly when the landing holds its rows. A changed-only pull is safe
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .. import settings
 from ..registry import District
+from .landing_key_counts import as_arrays, from_arrays
 from .reader import VERSIONED_KINDS, XID_HORIZON, XID_WRAP, ChangedSince, Relation, SiteSnapshot
 
 _TABLE = f'"{settings.TOOL_SCHEMA}".pull_snapshot'
@@ -27,6 +28,7 @@ class Recorded:
     xmax: int
     source: str
     columns: tuple[str, ...]
+    key_counts: dict[int, int] | None = None  # the landing's keys per range then (landing_key_counts)
 
 
 def source_of(district: District) -> str:
@@ -38,9 +40,10 @@ def recorded(cursor, district: District, tables: list[str], school_year: int) ->
     """The snapshot of each table's last pull of `school_year` (the whole table if not year-scoped)."""
     cursor.execute(
         "select table_name, pg_snapshot_xmin(snapshot)::text::bigint, pg_snapshot_xmax(snapshot)::text::bigint,"
-        f" source, columns from {_TABLE} where district_id = %s and table_name = any(%s)"
+        f" source, columns, key_ranges, key_counts from {_TABLE} where district_id = %s and table_name = any(%s)"
         " and (end_year is null or end_year = %s)", (district.code, tables, int(school_year)))
-    return {name: Recorded(xmin, xmax, source, tuple(columns)) for name, xmin, xmax, source, columns in cursor}
+    return {name: Recorded(xmin, xmax, source, tuple(columns), from_arrays(ranges, counts))
+            for name, xmin, xmax, source, columns, ranges, counts in cursor}
 
 
 def since(kept: Recorded | None, current: SiteSnapshot, source: str, columns: list[str],
@@ -62,11 +65,22 @@ def since(kept: Recorded | None, current: SiteSnapshot, source: str, columns: li
     return ChangedSince(kept.xmin % XID_WRAP), None
 
 
-def record(cursor, district: District, current: SiteSnapshot, pulled: list[tuple[str, int | None, list[str]]]) -> None:
-    """Keep `current` as the snapshot of each (table, end_year, columns) pulled, in the pull's transaction."""
+def record(cursor, district: District, current: SiteSnapshot,
+           pulled: list[tuple[str, int | None, list[str], dict[int, int] | None]]) -> None:
+    """Keep `current` as the snapshot of each (table, end_year, columns) pulled, with the
+    landing's key counts the pull left (None: not known), in the pull's transaction. A table's
+    counts of its other school years are forgotten: a pull may move rows between years."""
     cursor.executemany(
-        f"insert into {_TABLE} (district_id, table_name, end_year, snapshot, source, columns)"
-        " values (%s, %s, %s, %s::pg_snapshot, %s, %s)"
+        f"insert into {_TABLE} (district_id, table_name, end_year, snapshot, source, columns, key_ranges, key_counts)"
+        " values (%s, %s, %s, %s::pg_snapshot, %s, %s, %s, %s)"
         " on conflict (district_id, table_name, end_year) do update set snapshot = excluded.snapshot,"
-        " source = excluded.source, columns = excluded.columns, pulled_at = excluded.pulled_at",
-        [(district.code, table, year, current.text, source_of(district), columns) for table, year, columns in pulled])
+        " source = excluded.source, columns = excluded.columns, pulled_at = excluded.pulled_at,"
+        " key_ranges = excluded.key_ranges, key_counts = excluded.key_counts",
+        [(district.code, table, year, current.text, source_of(district), columns, *as_arrays(counts))
+         for table, year, columns, counts in pulled])
+    cursor.execute(
+        f"update {_TABLE} as kept set key_ranges = null, key_counts = null"
+        " from unnest(%s::text[], %s::smallint[]) as pulled (table_name, end_year)"
+        " where kept.district_id = %s and kept.table_name = pulled.table_name"
+        " and kept.end_year is distinct from pulled.end_year and kept.key_counts is not null",
+        ([table for table, *_ in pulled], [year for _, year, *_ in pulled], district.code))
