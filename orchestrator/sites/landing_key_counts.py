@@ -35,11 +35,10 @@ def entering(cursor, district_code: str, key: str, bits: int, landing: sql.Compo
 
 
 def with_entering(counts: dict[int, int], added: dict[int, int]) -> dict[int, int]:
-    """The kept counts with the entering keys added."""
-    held = dict(counts)
+    """The kept counts with the entering keys added (in place: the kept counts serve one pull)."""
     for start, count in added.items():
-        held[start] = held.get(start, 0) + count
-    return held
+        counts[start] = counts.get(start, 0) + count
+    return counts
 
 
 def as_arrays(counts: dict[int, int] | None) -> tuple[list[int] | None, list[int] | None]:

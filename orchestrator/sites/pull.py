@@ -185,6 +185,8 @@ def pull_district(state_url: str, district: District, tables: list[LandingTable]
             _log(cursor, district, outcome.tables)
             pull_snapshots.record(cursor, district, snapshot,
                                   [(t.table, t.end_year, columns[t.table], t.key_counts) for t in outcome.tables])
+            for pulled in outcome.tables:  # kept in the database now, not in the outcome
+                pulled.key_counts = None
             state.commit()
     except ResyncError as exc:
         outcome.tables, outcome.error = [], str(exc)
