@@ -14,7 +14,9 @@ pulls the district first; the model's seconds are what the floor compares with):
   index, and into a new table indexed after (what a partition swap writes at least); and
   replacing that many rows of the district in the state table by delete and insert from
   generate_series (rolled back), what a refresh cost before state tables were partitioned;
-- the small districts each alone, then all in one run, as first builds and as refreshes.
+- the small districts each alone, then all in one run, as first builds and as refreshes, each
+  --small-repeats times in turn (alone, alone, ..., together; then again), and their medians:
+  single runs of a few seconds vary by a fifth from one to the next on a shared machine.
 Prints the tables and the load average, and drops the databases.
 
     .venv/bin/python benchmarks/aggregation_scale.py
@@ -131,6 +133,16 @@ def _floors(url: str, rows: int) -> dict[str, float]:
     return floors
 
 
+def _median_run(runs: list[tuple]) -> tuple:
+    """Each field's median over runs (tuples of numbers)."""
+    return tuple(statistics.median(values) for values in zip(*runs))
+
+
+def _medians(rounds: list[list[tuple]]) -> list[tuple]:
+    """Per district, the median of its runs over the rounds."""
+    return [_median_run(runs) for runs in zip(*rounds)]
+
+
 def _table(header: tuple[str, ...], lines: list[tuple[str, ...]]) -> None:
     lines = [header] + lines
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
@@ -143,7 +155,11 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=50_000)
     parser.add_argument("--districts", type=int, default=4, help="the small districts, sharing --students")
     parser.add_argument("--repeats", type=int, default=3, help="refreshes of the large district (median)")
+    parser.add_argument("--small-repeats", type=int, default=3,
+                        help="rounds of the small districts' runs, alone and together (medians)")
     args = parser.parse_args()
+    if min(args.students, args.districts, args.repeats, args.small_repeats) < 1:
+        raise SystemExit("--students, --districts, --repeats and --small-repeats must be at least 1.")
     server_url = database.database_url()
     load_before = os.getloadavg()[0]
 
@@ -159,10 +175,15 @@ def main() -> None:
     small = args.students // args.districts
     url, codes = _setup(server_url, args.districts, small)
     try:
-        alone_first = [_first_build(url, [code]) for code in codes]
-        together_first, together_first_model, together_rows = _first_build(url, codes)
-        alone_refresh = [_refresh(url, [code], 1) for code in codes]
-        together_refresh = _refresh(url, codes, 1)
+        rounds = [([_first_build(url, [code]) for code in codes], _first_build(url, codes))
+                  for _ in range(args.small_repeats)]
+        alone_first = _medians([alone for alone, _ in rounds])
+        together_first, together_first_model, together_rows = _median_run([together for _, together in rounds])
+        together_rows = int(together_rows)
+        rounds = [([_refresh(url, [code], 1) for code in codes], _refresh(url, codes, 1))
+                  for _ in range(args.small_repeats)]
+        alone_refresh = _medians([alone for alone, _ in rounds])
+        together_refresh = _median_run([together for _, together in rounds])
     finally:
         database.drop_database(server_url, url)
     load_after = os.getloadavg()[0]
@@ -184,7 +205,8 @@ def main() -> None:
          f"{refresh[1] / floor:.1f}x"),
     ])
     print()
-    print(f"{args.districts} districts of {small:,} students ({together_rows:,} rows), the model's seconds:")
+    print(f"{args.districts} districts of {small:,} students ({together_rows:,} rows), the model's seconds"
+          f" (medians of {args.small_repeats}):")
     alone_first_model = sum(f[1] for f in alone_first)
     alone_refresh_model = sum(r[1] for r in alone_refresh)
     _table(("run", "first build s", "refresh s"), [
