@@ -14,10 +14,13 @@ compile that grows with the size of the model's text rather than its graph.
 
 from __future__ import annotations
 
+import threading
+
 from sqlparse import lexer
 from sqlparse import tokens as T
 
-_original = None
+_original = None  # dbt's own function, once install() replaced it
+_installing = threading.Lock()
 
 
 def inject_ctes_into_sql(sql: str, ctes: list) -> str:
@@ -27,7 +30,7 @@ def inject_ctes_into_sql(sql: str, ctes: list) -> str:
         return sql
     at = _after_leading_with(sql) if ";" not in sql else None
     if at is None:
-        return _original(sql, ctes)
+        return dbts_own(sql, ctes)
     return sql[:at] + ", ".join(c.sql for c in ctes) + ", " + sql[at:]
 
 
@@ -55,13 +58,14 @@ def _after_leading_with(sql: str) -> int | None:
 
 def install() -> None:
     """Use this module's function for the dbt compiles of this process (once; later calls keep
-    whatever is in place)."""
+    whatever is in place). Under a lock: two threads must not both take the original."""
     global _original
     from dbt import compilation
 
-    if _original is None:
-        _original = compilation.inject_ctes_into_sql
-        compilation.inject_ctes_into_sql = inject_ctes_into_sql
+    with _installing:
+        if _original is None:
+            _original = compilation.inject_ctes_into_sql
+            compilation.inject_ctes_into_sql = inject_ctes_into_sql
 
 
 def dbts_own(sql: str, ctes: list) -> str:
