@@ -19,8 +19,13 @@ from __future__ import annotations
 
 from psycopg import sql
 
+#: A changed-only pull counts keys at both ends per range of 2^KEY_BITS (key >> KEY_BITS) to
+#: find deletes: small enough that a day's scattered deletes read few keys, large enough that
+#: the counts are few. Kept counts say the width they were counted in (another is not used).
+KEY_BITS = 6
 
-def entering(cursor, district_code: str, key: str, bits: int, landing: sql.Composable,
+
+def entering(cursor, district_code: str, key: str, landing: sql.Composable,
              incoming: sql.Composable, year: int | None) -> dict[int, int]:
     """Per range, the keys of `incoming` (the changed rows, all of the pull's year) that the
     landing does not hold in that year yet: what applying them adds to the year's count."""
@@ -29,7 +34,7 @@ def entering(cursor, district_code: str, key: str, bits: int, landing: sql.Compo
         "select incoming.{key} >> {bits}, count(*) from {incoming} as incoming where not exists"
         " (select from {landing} as landing where landing.district_id = %s"
         " and landing.{key} = incoming.{key}{in_year}) group by 1").format(
-        key=sql.Identifier(key), bits=sql.Literal(bits), incoming=incoming, landing=landing, in_year=in_year),
+        key=sql.Identifier(key), bits=sql.Literal(KEY_BITS), incoming=incoming, landing=landing, in_year=in_year),
         (district_code,))
     return dict(cursor.fetchall())
 
@@ -41,15 +46,16 @@ def with_entering(counts: dict[int, int], added: dict[int, int]) -> dict[int, in
     return counts
 
 
-def as_arrays(counts: dict[int, int] | None) -> tuple[list[int] | None, list[int] | None]:
-    """(ranges, counts) as pull_snapshot keeps them; (None, None) for no counts."""
+def as_arrays(counts: dict[int, int] | None) -> tuple[int | None, list[int] | None, list[int] | None]:
+    """(range width in bits, ranges, counts) as pull_snapshot keeps them; Nones for no counts."""
     if counts is None:
-        return None, None
+        return None, None, None
     ranges = sorted(counts)
-    return ranges, [counts[r] for r in ranges]
+    return KEY_BITS, ranges, [counts[r] for r in ranges]
 
 
-def from_arrays(ranges: list[int] | None, counts: list[int] | None) -> dict[int, int] | None:
-    if ranges is None or counts is None or len(ranges) != len(counts):
+def from_arrays(bits: int | None, ranges: list[int] | None, counts: list[int] | None) -> dict[int, int] | None:
+    """The kept counts, or None when there are none or they were counted in other ranges."""
+    if bits != KEY_BITS or ranges is None or counts is None or len(ranges) != len(counts):
         return None
     return dict(zip(ranges, counts))

@@ -37,6 +37,7 @@ from ..errors import ResyncError
 from ..registry import District
 from ..segments import checksums, in_segments, set_datestyle
 from . import landing_key_counts, landing_sides, pull_snapshots
+from .landing_key_counts import KEY_BITS
 from .landing_tables import YEAR_COLUMN, LandingTable, source_columns, typed_source_columns
 from .reader import PULL_WORK_MEM, ChangedSince, SourceReader
 
@@ -44,10 +45,6 @@ from .reader import PULL_WORK_MEM, ChangedSince, SourceReader
 PARALLEL_PULLS = 4
 #: Analyze a landing partition after a pull changed more than this share of its rows.
 ANALYZE_SHARE = 0.1
-#: A changed-only pull counts keys at both ends per range of 2^KEY_BITS (key >> KEY_BITS) to
-#: find deletes: small enough that a day's scattered deletes read few keys, large enough that
-#: the counts are few.
-KEY_BITS = 6
 _INTEGER_TYPES = ("integer", "bigint", "smallint")
 
 
@@ -259,7 +256,7 @@ def _pull_table(source: SourceReader, cursor, district: District, table: Landing
             held = None
             if by_range and kept_counts is not None:
                 held = landing_key_counts.with_entering(kept_counts, landing_key_counts.entering(
-                    cursor, district.code, table.key[0], KEY_BITS, landing, incoming, year))
+                    cursor, district.code, table.key[0], landing, incoming, year))
             updated = _apply_updates(cursor, district, table, landing, incoming, columns)
             inserted = _apply_inserts(cursor, district, table, landing, incoming, stored_sql)
             deleted, keys_read, rows, counts = _apply_vanished(source, cursor, district, table, landing, year,

@@ -40,10 +40,11 @@ def recorded(cursor, district: District, tables: list[str], school_year: int) ->
     """The snapshot of each table's last pull of `school_year` (the whole table if not year-scoped)."""
     cursor.execute(
         "select table_name, pg_snapshot_xmin(snapshot)::text::bigint, pg_snapshot_xmax(snapshot)::text::bigint,"
-        f" source, columns, key_ranges, key_counts from {_TABLE} where district_id = %s and table_name = any(%s)"
+        f" source, columns, key_range_bits, key_ranges, key_counts from {_TABLE}"
+        " where district_id = %s and table_name = any(%s)"
         " and (end_year is null or end_year = %s)", (district.code, tables, int(school_year)))
-    return {name: Recorded(xmin, xmax, source, tuple(columns), from_arrays(ranges, counts))
-            for name, xmin, xmax, source, columns, ranges, counts in cursor}
+    return {name: Recorded(xmin, xmax, source, tuple(columns), from_arrays(bits, ranges, counts))
+            for name, xmin, xmax, source, columns, bits, ranges, counts in cursor}
 
 
 def since(kept: Recorded | None, current: SiteSnapshot, source: str, columns: list[str],
@@ -71,15 +72,16 @@ def record(cursor, district: District, current: SiteSnapshot,
     landing's key counts the pull left (None: not known), in the pull's transaction. A table's
     counts of its other school years are forgotten: a pull may move rows between years."""
     cursor.executemany(
-        f"insert into {_TABLE} (district_id, table_name, end_year, snapshot, source, columns, key_ranges, key_counts)"
-        " values (%s, %s, %s, %s::pg_snapshot, %s, %s, %s, %s)"
+        f"insert into {_TABLE} (district_id, table_name, end_year, snapshot, source, columns,"
+        " key_range_bits, key_ranges, key_counts) values (%s, %s, %s, %s::pg_snapshot, %s, %s, %s, %s, %s)"
         " on conflict (district_id, table_name, end_year) do update set snapshot = excluded.snapshot,"
         " source = excluded.source, columns = excluded.columns, pulled_at = excluded.pulled_at,"
-        " key_ranges = excluded.key_ranges, key_counts = excluded.key_counts",
+        " key_range_bits = excluded.key_range_bits, key_ranges = excluded.key_ranges,"
+        " key_counts = excluded.key_counts",
         [(district.code, table, year, current.text, source_of(district), columns, *as_arrays(counts))
          for table, year, columns, counts in pulled])
     cursor.execute(
-        f"update {_TABLE} as kept set key_ranges = null, key_counts = null"
+        f"update {_TABLE} as kept set key_range_bits = null, key_ranges = null, key_counts = null"
         " from unnest(%s::text[], %s::smallint[]) as pulled (table_name, end_year)"
         " where kept.district_id = %s and kept.table_name = pulled.table_name"
         " and kept.end_year is distinct from pulled.end_year and kept.key_counts is not null",
