@@ -11,8 +11,9 @@ nightly run. Any other pull of the table (full, first, another school year, whic
 between years) leaves no counts, so the landing is counted after it. The weekly full pull, which
 compares every row, remains the backstop for a landing written by other means.
 
-    counts = kept(...)                                    # None: count the landing
-    held = with_entering(counts, entering(cursor, ...))   # before the changed rows are applied
+    counts = pull_snapshots.recorded(...)[table].key_counts   # None: count the landing
+    held = with_entering(counts, entering(cursor, ...))       # before the changed rows are applied
+    pull_snapshots.record(..., [(table, year, columns, counts_after), ...])
 """
 
 from __future__ import annotations
