@@ -27,10 +27,10 @@ KEY_BITS = 6
 
 
 def entering(cursor, district_code: str, key: str, landing: sql.Composable,
-             incoming: sql.Composable, year: int | None) -> dict[int, int]:
+             incoming: sql.Composable, in_year: sql.Composable) -> dict[int, int]:
     """Per range, the keys of `incoming` (the changed rows, all of the pull's year) that the
-    landing does not hold in that year yet: what applying them adds to the year's count."""
-    in_year = sql.SQL(" and landing.end_year = {}").format(sql.Literal(year)) if year is not None else sql.SQL("")
+    landing does not hold in that year yet (`in_year`: the pull's condition on the landing's
+    year, on rows aliased "landing"): what applying them adds to the year's count."""
     cursor.execute(sql.SQL(
         "select incoming.{key} >> {bits}, count(*) from {incoming} as incoming where not exists"
         " (select from {landing} as landing where landing.district_id = %s"

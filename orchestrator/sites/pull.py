@@ -256,7 +256,7 @@ def _pull_table(source: SourceReader, cursor, district: District, table: Landing
             held = None
             if by_range and kept_counts is not None:
                 held = landing_key_counts.with_entering(kept_counts, landing_key_counts.entering(
-                    cursor, district.code, table.key[0], landing, incoming, year))
+                    cursor, district.code, table.key[0], landing, incoming, _in_landing_year(year)))
             updated = _apply_updates(cursor, district, table, landing, incoming, columns)
             inserted = _apply_inserts(cursor, district, table, landing, incoming, stored_sql)
             deleted, keys_read, rows, counts = _apply_vanished(source, cursor, district, table, landing, year,
