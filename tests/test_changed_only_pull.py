@@ -206,8 +206,9 @@ def test_a_view_at_the_site_is_pulled_in_full(one_site):
 
 
 def _kept_counts(sites) -> dict[str, dict[int, int] | None]:
+    """Each table's kept counts of SCHOOL_YEAR (or of the whole table, if not year-scoped)."""
     rows = state_query(sites.state_url, "select table_name, key_ranges, key_counts from resync.pull_snapshot"
-                                        " where district_id = '01'")
+                                        f" where district_id = '01' and coalesce(end_year, {SCHOOL_YEAR}) = {SCHOOL_YEAR}")
     return {table: dict(zip(ranges, counts)) if ranges is not None else None for table, ranges, counts in rows}
 
 
